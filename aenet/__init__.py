@@ -1,0 +1,12 @@
+"""Lasagne- and nolearn-compatible neural networks on aesara.
+
+Importing :mod:`aenet` configures aesara (float32, a compile cache, a BLAS)
+and registers aenet's CPU convolution rewrites; see :mod:`aenet.backend`.
+"""
+from aenet.backend import configure_aesara
+
+configure_aesara()
+
+from aenet import conv  # noqa: E402,F401  (registers the conv rewrites)
+
+__version__ = "0.1.0"
