@@ -1,0 +1,154 @@
+"""Mini-batches and the train/validation split of :class:`~aenet.nolearn.NeuralNet`.
+
+Both are plain objects a net calls, so they can be swapped or subclassed:
+``BatchIterator.transform`` is the hook for per-batch augmentation, and any
+callable ``split(X, y, net) -> (X_train, X_valid, y_train, y_valid)`` can
+replace :class:`TrainSplit`.
+"""
+import numpy as np
+
+
+class BatchIterator:
+    """Iterate over ``(Xb, yb)`` mini-batches of ``X`` and ``y``.
+
+    ``BatchIterator(batch_size=128, shuffle=False, seed=42)``
+
+    Calling the iterator with ``(X, y=None)`` binds the data and returns the
+    iterator itself; iterating it yields ``self.transform(Xb, yb)`` for
+    consecutive batches.  The last batch keeps the remaining samples, so it
+    may be smaller than ``batch_size``.  ``yb`` is None when ``y`` is None.
+
+    With ``shuffle=True`` every call draws a new permutation from the
+    iterator's own ``RandomState(seed)``: the order changes from epoch to
+    epoch, and the sequence of orders is the same in every run.  Batches are
+    taken with fancy indexing, so a ``np.memmap`` is read batch by batch and
+    never copied whole; without shuffling they are views (slices).
+
+    >>> it = BatchIterator(batch_size=4)
+    >>> [len(Xb) for Xb, yb in it(np.zeros((10, 3)), np.arange(10))]
+    [4, 4, 2]
+    """
+
+    def __init__(self, batch_size=128, shuffle=False, seed=42):
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.random = np.random.RandomState(seed)
+        self.X = self.y = None
+        self._order = None
+
+    def __call__(self, X, y=None):
+        if y is not None and len(y) != len(X):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        self.X, self.y = X, y
+        self._order = self.random.permutation(len(X)) if self.shuffle else None
+        return self
+
+    @property
+    def n_samples(self):
+        return len(self.X)
+
+    def __len__(self):
+        """The number of batches for the bound data."""
+        return -(-self.n_samples // self.batch_size)
+
+    def __iter__(self):
+        bs = self.batch_size
+        for start in range(0, self.n_samples, bs):
+            index = slice(start, start + bs) if self._order is None else self._order[start:start + bs]
+            Xb = self.X[index]
+            yb = None if self.y is None else self.y[index]
+            yield self.transform(Xb, yb)
+
+    def transform(self, Xb, yb):
+        """Hook for subclasses (e.g. data augmentation); returns the batch unchanged."""
+        return Xb, yb
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.update(X=None, y=None, _order=None)  # never pickle the bound data
+        return state
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, seed={self.seed})"
+        )
+
+
+def _take(X, index):
+    """``X[index]`` for an array, or for each value of a dict of arrays."""
+    if isinstance(X, dict):
+        return {key: value[index] for key, value in X.items()}
+    return X[index]
+
+
+def stratified_first_fold(y, n_splits):
+    """Validation indices of the first fold of an unshuffled stratified k-fold.
+
+    Follows the allocation of scikit-learn's ``StratifiedKFold(n_splits)``
+    (no shuffling): classes are numbered in order of first appearance, the
+    sorted class codes are dealt round-robin to the folds, and each class
+    gives its first samples (in the original order) to fold 0.  The result is
+    sorted, and deterministic.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"stratification needs 1-D class labels, got y of shape {y.shape}")
+    _, first, inverse = np.unique(y, return_index=True, return_inverse=True)
+    # Number classes by first appearance, as scikit-learn does.
+    codes = np.argsort(np.argsort(first))[inverse]
+    n_classes = len(first)
+    per_fold0 = np.bincount(np.sort(codes)[::n_splits], minlength=n_classes)
+    valid = []
+    for code in range(n_classes):
+        members = np.flatnonzero(codes == code)
+        valid.append(members[: per_fold0[code]])
+    return np.sort(np.concatenate(valid)) if valid else np.zeros(0, dtype=np.intp)
+
+
+class TrainSplit:
+    """Split ``(X, y)`` into training and validation parts, deterministically.
+
+    ``TrainSplit(eval_size=0.2, stratify=True)``
+
+    The validation part is the first of ``round(1 / eval_size)`` folds, so
+    ``eval_size=0.2`` keeps 1/5 of the samples and ``eval_size=0.3`` keeps 1/3.
+    For classification with ``stratify=True`` the fold is stratified (each
+    class keeps its proportion in both parts; see
+    :func:`stratified_first_fold`).  For regression, or with
+    ``stratify=False``, the validation part is the last ``ceil(n / folds)``
+    samples.  ``eval_size=0`` (or None) trains on everything and validates on
+    nothing.  Sample order is kept inside each part.
+
+    ``split(X, y, net=None)`` returns ``X_train, X_valid, y_train, y_valid``.
+    """
+
+    def __init__(self, eval_size=0.2, stratify=True):
+        if eval_size and not 0 < eval_size < 1:
+            raise ValueError(f"eval_size must be in [0, 1), got {eval_size!r}")
+        self.eval_size = eval_size
+        self.stratify = stratify
+
+    def n_splits(self):
+        return max(2, int(round(1.0 / self.eval_size)))
+
+    def __call__(self, X, y, net=None):
+        n = len(y)
+        if not self.eval_size:
+            return X, _take(X, slice(n, None)), y, y[n:]
+        regression = bool(getattr(net, "regression", False))
+        folds = self.n_splits()
+        if self.stratify and not regression:
+            valid = stratified_first_fold(y, folds)
+            mask = np.ones(n, dtype=bool)
+            mask[valid] = False
+            train = np.flatnonzero(mask)
+            return _take(X, train), _take(X, valid), y[train], y[valid]
+        cut = n - (-(-n // folds))
+        return _take(X, slice(None, cut)), _take(X, slice(cut, None)), y[:cut], y[cut:]
+
+    def __repr__(self):
+        return f"{type(self).__name__}(eval_size={self.eval_size!r}, stratify={self.stratify!r})"
