@@ -1,0 +1,97 @@
+"""The :class:`Layer` contract every layer follows."""
+from collections import OrderedDict
+
+from aenet.lasagne import nonlinearities
+from aenet.lasagne.utils import create_param
+
+__all__ = ["Layer"]
+
+
+def check_shape(shape, name):
+    """Raise ValueError unless every known dimension of ``shape`` is positive."""
+    if any(d is not None and d <= 0 for d in shape):
+        raise ValueError("cannot create layer %r for a non-positive input shape %r" % (name, shape))
+
+
+def nonlinearity_or_identity(nonlinearity):
+    """``None`` means the identity, as in Lasagne."""
+    return nonlinearities.identity if nonlinearity is None else nonlinearity
+
+
+def add_bias(activation, b):
+    """``activation + b`` with ``b`` laid along axis 1 on (``None`` adds nothing).
+
+    A ``(units,)`` bias suits dense and tied-bias conv outputs, a
+    ``(filters, rows, cols)`` bias untied conv outputs.
+    """
+    if b is None:
+        return activation
+    pattern = ("x",) + tuple(range(b.ndim)) + ("x",) * (activation.ndim - 1 - b.ndim)
+    return activation + b.dimshuffle(pattern)
+
+
+class Layer:
+    """Layer(incoming, name=None): base class of all layers but :class:`InputLayer`.
+
+    ``incoming`` is the layer feeding this one, or the shape tuple of its input
+    (``None`` for a dimension unknown until run time).  Subclasses register
+    parameters with :meth:`add_param` and implement :meth:`get_output_shape_for`
+    and :meth:`get_output_for`.
+    """
+
+    def __init__(self, incoming, name=None):
+        if isinstance(incoming, tuple):
+            self.input_shape = incoming
+            self.input_layer = None
+        else:
+            self.input_shape = incoming.output_shape
+            self.input_layer = incoming
+        self.name = name
+        self.params = OrderedDict()
+        check_shape(self.input_shape, name)
+
+    @property
+    def output_shape(self):
+        """The output shape for this layer's ``input_shape``."""
+        return self.get_output_shape_for(self.input_shape)
+
+    def get_params(self, **tags):
+        """This layer's parameters, in creation order, filtered by tags.
+
+        ``trainable=True`` keeps only parameters tagged trainable,
+        ``regularizable=False`` drops those tagged regularizable, and so on.
+        """
+        wanted = {tag for tag, value in tags.items() if value}
+        unwanted = {tag for tag, value in tags.items() if not value}
+        return [
+            param
+            for param, param_tags in self.params.items()
+            if wanted <= param_tags and not unwanted & param_tags
+        ]
+
+    def add_param(self, spec, shape, name=None, **tags):
+        """Create a parameter from ``spec`` (see :func:`aenet.lasagne.utils.create_param`).
+
+        It is named ``name``, prefixed by ``"<layer name>."`` if the layer is
+        named, and tagged ``trainable`` and ``regularizable`` unless a keyword
+        sets either to False; other keywords add tags of their own.
+        """
+        if name is not None and self.name is not None:
+            name = "%s.%s" % (self.name, name)
+        param = create_param(spec, shape, name)
+        tags = {"trainable": True, "regularizable": True, **tags}
+        self.params[param] = {tag for tag, value in tags.items() if value}
+        return param
+
+    def get_output_shape_for(self, input_shape):
+        """The output shape for an input of ``input_shape``; unchanged by default."""
+        return input_shape
+
+    def get_output_for(self, input, **kwargs):
+        """The symbolic output for the symbolic ``input``.
+
+        Keyword arguments given to :func:`aenet.lasagne.layers.get_output`
+        (such as ``deterministic``) arrive here; layers ignore those they do
+        not use.
+        """
+        raise NotImplementedError()
