@@ -272,9 +272,10 @@ class NeuralNet:
         matches = [n for n in list(layer_names) + ["update", "objective"] if key.startswith(f"{n}_")]
         return max(matches, key=len) if matches else None
 
-    def _get_params_for(self, name):
+    def _get_params_for(self, name, layer_names=None):
         """The keywords routed to ``name``, without the prefix (``more_params`` too)."""
-        layer_names = self._layer_names()
+        if layer_names is None:
+            layer_names = self._layer_names()
         collected = {}
         sources = [(key, getattr(self, key)) for key in self._kwarg_keys]
         sources += list((self.more_params or {}).items())
@@ -327,6 +328,7 @@ class NeuralNet:
         ):
             return self._adopt_instances(spec)
 
+        declared = self._declared_names()
         layer = None
         for i, layer_def in enumerate(spec):
             if not isinstance(layer_def, (list, tuple)) or len(layer_def) != 2:
@@ -343,7 +345,7 @@ class NeuralNet:
             name = kw["name"]
             if name in self.layers_:
                 raise ValueError(f"two layers are named {name!r}")
-            kw.update(self._get_params_for(name))
+            kw.update(self._get_params_for(name, declared))
 
             is_input = _is_layer_class(factory) and issubclass(factory, InputLayer)
             if is_input:
@@ -472,7 +474,7 @@ class NeuralNet:
                 )
                 if not fits:
                     raise ValueError(
-                        f"X has shape {X.shape} but the input layer {self.layers_.keys()[0]!r} "
+                        f"X has shape {X.shape} but the input layer {self.layers_[0].name!r} "
                         f"expects {shape}"
                     )
         return X
@@ -483,8 +485,8 @@ class NeuralNet:
             y = y.astype(np.float32, copy=False)
             return y.reshape(-1, 1) if y.ndim == 1 else y
         if self.use_label_encoder:
-            if fitting:
-                self.classes_ = np.unique(y)
+            if fitting and not (hasattr(self, "classes_") and getattr(self, "train_history_", None)):
+                self.classes_ = np.unique(y)  # kept while training continues
             index = np.searchsorted(self.classes_, y)
             index = np.clip(index, 0, len(self.classes_) - 1)
             if self.check_input and np.any(self.classes_[index] != y):

@@ -1,0 +1,462 @@
+"""aenet.nolearn.NeuralNet: building, routing, training, handlers, checks and params."""
+import io
+import re
+
+import numpy as np
+import pytest
+
+from aenet.lasagne import layers
+from aenet.lasagne.nonlinearities import softmax
+from aenet.lasagne.updates import nesterov_momentum
+from aenet.nolearn import BatchIterator, EarlyStopping, NeuralNet, SaveWeights, TrainSplit, objective
+from aenet.nolearn.handlers import PrintLog
+
+N_FEATURES, N_HIDDEN, N_CLASSES = 6, 5, 3
+
+
+def blobs(n=240, noise_seed=0):
+    """Three well separated Gaussian blobs (always the same centers), labels 0..2."""
+    centers = np.random.RandomState(0).randn(N_CLASSES, N_FEATURES).astype(np.float32) * 4
+    y = (np.arange(n) % N_CLASSES).astype(np.int32)
+    noise = np.random.RandomState(noise_seed + 100).randn(n, N_FEATURES).astype(np.float32)
+    return centers[y] + noise * 0.5, y
+
+
+def small_net(**kwargs):
+    np.random.seed(1)  # aenet.lasagne initializes from numpy's global generator
+    params = dict(
+        layers=[("input", layers.InputLayer), ("hidden", layers.DenseLayer), ("output", layers.DenseLayer)],
+        input_shape=(None, N_FEATURES),
+        hidden_num_units=N_HIDDEN,
+        output_num_units=N_CLASSES,
+        output_nonlinearity=softmax,
+        update_learning_rate=0.05,
+        update_momentum=0.9,
+        batch_iterator_train=BatchIterator(batch_size=32),
+        max_epochs=5,
+    )
+    params.update(kwargs)
+    return NeuralNet(**params)
+
+
+# Hand count: dense 6->5 (W 30 + b 5) and dense 5->3 (W 15 + b 3).
+SMALL_NET_PARAMS = N_FEATURES * N_HIDDEN + N_HIDDEN + N_HIDDEN * N_CLASSES + N_CLASSES
+
+
+@pytest.fixture(scope="module")
+def data():
+    return blobs()
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    X, y = data
+    return small_net(max_epochs=20).fit(X, y)
+
+
+# -- construction and keyword routing ------------------------------------------
+
+
+def test_init_only_stores_arguments():
+    net = small_net(hidden_typo=3)  # no error before initialize()
+    assert net.hidden_typo == 3
+    assert not hasattr(net, "layers_") and not hasattr(net, "train_history_")
+    assert net.get_params()["hidden_num_units"] == N_HIDDEN
+    assert net.get_params()["max_epochs"] == 5
+
+
+def test_keywords_are_routed_by_layer_name_prefix():
+    net = small_net()
+    net.initialize_layers()
+    assert list(net.layers_.keys()) == ["input", "hidden", "output"]
+    assert net.layers_["input"].shape == (None, N_FEATURES)
+    assert net.layers_["hidden"].num_units == N_HIDDEN
+    assert net.layers_["output"].num_units == N_CLASSES
+    assert net.layers_["output"].nonlinearity is softmax
+    assert net.layers_["hidden"].input_layer is net.layers_["input"]
+    assert net.layers_["output"].input_layer is net.layers_["hidden"]
+    assert net.layers_[-1] is net.layers_["output"] and net.layers_[0] is net.layers_["input"]
+
+
+def test_update_and_objective_keywords_reach_their_functions():
+    seen = {}
+
+    def update(loss, params, **kw):
+        seen["update"] = kw
+        return nesterov_momentum(loss, params, **kw)
+
+    def spy_objective(layers_, **kw):
+        seen.setdefault("objective", []).append(kw)
+        return objective(layers_, **kw)
+
+    net = small_net(update=update, objective=spy_objective, objective_l2=0.001)
+    net.initialize()
+    assert seen["update"] == {"learning_rate": 0.05, "momentum": 0.9}
+    assert [kw["l2"] for kw in seen["objective"]] == [0.001, 0.001]
+    assert sorted(kw.get("deterministic", False) for kw in seen["objective"]) == [False, True]
+
+
+def test_unused_kwarg_is_an_error_at_initialize():
+    net = small_net(hiden_num_units=7)
+    with pytest.raises(ValueError, match="^Unused kwarg: hiden_num_units"):
+        net.initialize()
+
+
+def test_longest_layer_name_owns_a_keyword():
+    net = NeuralNet(
+        layers=[("in", layers.InputLayer), ("d", layers.DenseLayer), ("d_2", layers.DenseLayer)],
+        in_shape=(None, 4), d_num_units=3, d_2_num_units=2,
+    )
+    net.initialize_layers()
+    assert net.layers_["d"].num_units == 3
+    assert net.layers_["d_2"].num_units == 2
+    net._check_for_unused_kwargs()
+
+
+def test_default_layer_names_and_class_kwarg_specs():
+    net = NeuralNet(
+        layers=[
+            (layers.InputLayer, {"shape": (None, 4)}),
+            (layers.DenseLayer, {"num_units": 3}),
+            (layers.DenseLayer, {"num_units": 2, "nonlinearity": softmax}),
+        ],
+        dense1_num_units=7,  # keywords reach default-named layers too
+    )
+    net.initialize_layers()
+    assert list(net.layers_.keys()) == ["input0", "dense1", "dense2"]
+    assert net.layers_["dense1"].num_units == 7
+    assert net.layers_["dense2"].nonlinearity is softmax
+
+
+def test_incoming_given_by_name():
+    net = NeuralNet(
+        layers=[
+            ("input", layers.InputLayer),
+            ("a", layers.DenseLayer),
+            ("b", layers.DenseLayer),
+        ],
+        input_shape=(None, 4), a_num_units=3, b_num_units=2, b_incoming="input",
+    )
+    net.initialize_layers()
+    assert net.layers_["b"].input_layer is net.layers_["input"]
+    assert net.layers_["b"].W.get_value().shape == (4, 2)
+
+
+def test_layer_instances_and_an_output_layer():
+    l_in = layers.InputLayer((None, 4), name="x")
+    l_hidden = layers.DenseLayer(l_in, num_units=3)
+    l_out = layers.DenseLayer(l_hidden, num_units=2, nonlinearity=softmax, name="out")
+    for spec in (l_out, [l_in, l_hidden, l_out]):
+        net = NeuralNet(layers=spec, update_learning_rate=0.1)
+        net.initialize_layers()
+        assert list(net.layers_.keys()) == ["x", "dense1", "out"]
+        assert net.layers_["out"] is l_out
+    with pytest.raises(ValueError, match="instances"):
+        NeuralNet(layers=l_out, out_num_units=3).initialize_layers()
+
+
+def test_duplicate_layer_names_and_unknown_incoming_are_errors():
+    with pytest.raises(ValueError, match="two layers are named 'h'"):
+        NeuralNet(
+            layers=[("input", layers.InputLayer), ("h", layers.DenseLayer), ("h", layers.DenseLayer)],
+            input_shape=(None, 2), h_num_units=2,
+        ).initialize_layers()
+    with pytest.raises(ValueError, match="'nope'"):
+        NeuralNet(
+            layers=[("input", layers.InputLayer), ("h", layers.DenseLayer)],
+            input_shape=(None, 2), h_num_units=2, h_incoming="nope",
+        ).initialize_layers()
+
+
+def test_set_params_updates_keywords():
+    net = small_net()
+    net.set_params(update_learning_rate=0.5, max_epochs=3)
+    assert net.update_learning_rate == 0.5 and net.max_epochs == 3
+    assert net.get_params()["update_learning_rate"] == 0.5
+
+
+# -- training --------------------------------------------------------------------
+
+
+def test_learns_a_separable_problem(trained):
+    X_test, y_test = blobs(n=150, noise_seed=1)  # unseen samples
+    assert trained.score(X_test, y_test) > 0.95
+    history = trained.train_history_
+    assert len(history) == 20
+    assert history[-1]["valid_accuracy"] > 0.95
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert set(history[0]) == {
+        "epoch", "train_loss", "train_loss_best", "valid_loss", "valid_loss_best", "valid_accuracy", "dur",
+    }
+    assert [row["epoch"] for row in history] == list(range(1, 21))
+
+
+def test_predictions_have_the_right_types(trained, data):
+    X, _ = data
+    proba = trained.predict_proba(X[:7])
+    assert proba.shape == (7, N_CLASSES) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    prediction = trained.predict(X[:7])
+    assert prediction.dtype == np.int32
+    np.testing.assert_array_equal(prediction, proba.argmax(axis=1))
+
+
+def test_counts_parameters(trained):
+    values = trained.get_all_params_values()
+    assert list(values) == ["input", "hidden", "output"]
+    assert [v.shape for v in values["hidden"]] == [(N_FEATURES, N_HIDDEN), (N_HIDDEN,)]
+    assert sum(p.get_value().size for p in trained.get_all_params(trainable=True)) == SMALL_NET_PARAMS
+    assert len(trained.get_all_params(regularizable=True)) == 2  # the two W
+
+
+def test_epochs_argument_and_partial_fit_continue_the_history(data):
+    X, y = data
+    net = small_net(max_epochs=50)
+    net.fit(X, y, epochs=2)
+    assert len(net.train_history_) == 2
+    net.partial_fit(X, y)
+    assert [row["epoch"] for row in net.train_history_] == [1, 2, 3]
+
+
+def test_eval_size_zero_trains_on_everything(data):
+    X, y = data
+    net = small_net(train_split=TrainSplit(eval_size=0), max_epochs=2).fit(X, y)
+    row = net.train_history_[-1]
+    assert np.isnan(row["valid_loss"]) and np.isnan(row["valid_accuracy"])
+    assert np.isfinite(row["train_loss"]) and row["valid_loss_best"] is False
+
+
+def test_train_loss_is_the_objective_on_the_training_part(data):
+    X, y = data
+    batches = []
+
+    class Recording(BatchIterator):
+        def transform(self, Xb, yb):
+            batches.append(len(Xb))
+            return Xb, yb
+
+    net = small_net(batch_iterator_train=Recording(batch_size=50), max_epochs=1).fit(X, y)
+    assert batches == [50, 50, 50, 42]  # 80 % of 240 = 192 samples, last batch kept
+    assert net.train_history_[0]["train_loss"] > 0
+
+
+def test_label_encoder_maps_labels_back(data):
+    X, y = data
+    names = np.array(["cat", "dog", "emu"])
+    net = small_net(use_label_encoder=True, max_epochs=15).fit(X, names[y])
+    assert list(net.classes_) == ["cat", "dog", "emu"]
+    prediction = net.predict(X)
+    assert prediction.dtype.kind == "U"
+    assert np.mean(prediction == names[y]) > 0.95
+
+
+def test_regression_fits_a_linear_target():
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 4).astype(np.float32)
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0], dtype=np.float32) + 0.3
+    np.random.seed(2)
+    net = NeuralNet(
+        layers=[("input", layers.InputLayer), ("output", layers.DenseLayer)],
+        input_shape=(None, 4), output_num_units=1, output_nonlinearity=None,
+        regression=True, update_learning_rate=0.05, max_epochs=30,
+    ).fit(X, y)  # 1-D y becomes a column
+    prediction = net.predict(X)
+    assert prediction.shape == (300, 1)
+    assert net.score(X, y) > 0.99
+    assert np.isnan(net.train_history_[0]["valid_accuracy"])
+
+
+# -- handlers ----------------------------------------------------------------------------
+
+
+def test_handlers_get_the_net_and_history_and_stopiteration_stops(data):
+    X, y = data
+    calls = []
+
+    def started(net, history):
+        calls.append(("started", len(history)))
+
+    def epoch(net, history):
+        assert net is holder[0] and history is net.train_history_
+        calls.append(("epoch", history[-1]["epoch"]))
+        if history[-1]["epoch"] == 3:
+            raise StopIteration
+
+    def after_epoch(net, history):
+        calls.append(("after", history[-1]["epoch"]))
+
+    def finished(net, history):
+        calls.append(("finished", len(history)))
+
+    batches = []
+    net = small_net(
+        max_epochs=10,
+        on_training_started=started,  # a single callable is accepted
+        on_epoch_finished=[epoch, after_epoch],
+        on_training_finished=[finished],
+        on_batch_finished=lambda net, history: batches.append(len(history)),
+    )
+    holder = [net]
+    net.fit(X, y)
+    assert len(net.train_history_) == 3
+    assert calls == [
+        ("started", 0),
+        ("epoch", 1), ("after", 1),
+        ("epoch", 2), ("after", 2),
+        ("epoch", 3),  # StopIteration skips the rest of that epoch's handlers
+        ("finished", 3),
+    ]
+    # 192 training samples in batches of 32: 6 batches per epoch.
+    assert batches == [0] * 6 + [1] * 6 + [2] * 6
+
+
+def test_save_weights_and_early_stopping(data, tmp_path):
+    X, y = data
+    stopper = EarlyStopping(patience=2)
+    losses = iter([1.0, 0.5, 0.7, 0.8, 0.9, 0.2])
+
+    def fake_valid_loss(net, history):  # makes epoch 2 the best, deterministically
+        history[-1]["valid_loss"] = next(losses)
+
+    net = small_net(
+        max_epochs=6,
+        on_epoch_finished=[fake_valid_loss, stopper, SaveWeights(str(tmp_path / "w-{epoch}.npz"))],
+    )
+    net.fit(X, y)
+    assert stopper.best_epoch == 2 and len(net.train_history_) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-0001.npz", "w-0002.npz", "w-0003.npz"]
+    restored = net.get_all_params_values()
+    for name, values in stopper.best_params.items():
+        for a, b in zip(values, restored[name]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_verbose_prints_parameter_count_layers_and_one_row_per_epoch(data, capsys):
+    X, y = data
+    small_net(verbose=1, max_epochs=3).fit(X, y)
+    out = capsys.readouterr().out
+    assert f"# Neural Network with {SMALL_NET_PARAMS} learnable parameters" in out
+    assert re.search(r"^\s+1\s+hidden\s+5$", out, re.M)
+    assert re.search(r"^\s+0\s+input\s+6$", out, re.M)
+    header = [line for line in out.splitlines() if "trn loss" in line]
+    assert len(header) == 1
+    assert header[0].split() == ["epoch", "trn", "loss", "val", "loss", "trn/val", "valid", "acc", "dur"]
+    rows = re.findall(r"^\s+(\d+)\s+\d+\.\d{5}\s+\d+\.\d{5}\s+\d+\.\d{5}\s+[01]\.\d{5}\s+\d+\.\d\ds$", out, re.M)
+    assert rows == ["1", "2", "3"]
+
+
+def test_print_log_colours_the_best_losses_only_on_a_terminal():
+    class Net:
+        regression = False
+        scores_train = scores_valid = custom_scores = None
+
+    history = [dict(epoch=1, train_loss=0.5, valid_loss=0.25, train_loss_best=True,
+                    valid_loss_best=False, valid_accuracy=0.75, dur=1.234)]
+    plain = PrintLog().table(Net(), history)
+    assert "\033" not in plain
+    assert plain.splitlines()[-1].split() == ["1", "0.50000", "0.25000", "2.00000", "0.75000", "1.23s"]
+    coloured = PrintLog().table(Net(), history, color=True)
+    assert "\033[36m0.50000\033[0m" in coloured and "\033[32m" not in coloured
+    assert len(coloured.splitlines()) == 3
+    log = PrintLog(file=io.StringIO())
+    log(Net(), history)
+    log(Net(), history)
+    assert len(log.file.getvalue().splitlines()) == 4  # header once
+
+
+# -- input checks -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checker():
+    net = small_net()
+    net.initialize()
+    return net
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.full(12, 0.5), "non-integer value 0.5"),
+        (np.array([0, 1, -1] * 4), "negative label -1"),
+        (np.array([0, 1, 3] * 4), r"label 3 is out of range .* 3 units"),
+        (np.zeros((12, 2)), "1-D array"),
+        (np.array(["a", "b", "c"] * 4), "use_label_encoder"),
+    ],
+)
+def test_bad_labels_are_rejected(checker, y, message):
+    with pytest.raises(ValueError, match=message):
+        checker.fit(np.zeros((12, N_FEATURES), dtype=np.float32), y)
+
+
+def test_length_mismatch_names_both_lengths(checker):
+    with pytest.raises(ValueError, match="12 samples in X, 11 in y"):
+        checker.fit(np.zeros((12, N_FEATURES)), np.zeros(11, dtype=np.int32))
+
+
+def test_wrong_feature_count_is_rejected(checker):
+    with pytest.raises(ValueError, match=r"shape \(12, 5\).*\(None, 6\)"):
+        checker.predict(np.zeros((12, 5)))
+
+
+def test_labels_are_cast_to_int32_and_X_to_float32(checker):
+    y = checker._prepare_y(np.array([0.0, 2.0, 1.0]))
+    assert y.dtype == np.int32 and y.tolist() == [0, 2, 1]
+    assert checker._prepare_y(np.array([2, 0], dtype=np.int64)).dtype == np.int32
+    X32 = np.ones((3, N_FEATURES), dtype=np.float32)
+    assert checker._prepare_X(X32) is X32  # no copy
+    assert checker._prepare_X(np.ones((3, N_FEATURES))).dtype == np.float32
+
+
+def test_nan_training_loss_names_the_epoch(data):
+    X, y = data
+
+    def poison(net, history):
+        if history[-1]["epoch"] == 2:
+            W = net.layers_["hidden"].W
+            W.set_value(np.full_like(W.get_value(), np.nan))
+
+    net = small_net(on_epoch_finished=poison, max_epochs=5)
+    with pytest.raises(FloatingPointError, match="training loss is nan at epoch 3"):
+        net.fit(X, y)
+    assert len(net.train_history_) == 2
+
+
+# -- saving and loading parameters -----------------------------------------------------------
+
+
+def test_save_and_load_round_trip(trained, data, tmp_path):
+    X, _ = data
+    path = tmp_path / "params.weights"
+    trained.save_params_to(path)
+    assert path.exists() and not (tmp_path / "params.weights.npz").exists()
+    with np.load(path, allow_pickle=False) as saved:  # plain arrays, no pickles
+        assert sorted(saved.files) == ["hidden:0", "hidden:1", "output:0", "output:1"]
+
+    fresh = small_net()
+    fresh.initialize()
+    assert not np.allclose(fresh.predict_proba(X), trained.predict_proba(X))
+    fresh.load_params_from(str(path))
+    np.testing.assert_array_equal(fresh.predict_proba(X), trained.predict_proba(X))
+
+    other = small_net()
+    other.load_params_from(trained)  # from a net, before initialize()
+    np.testing.assert_array_equal(other.predict_proba(X), trained.predict_proba(X))
+
+
+def test_loading_mismatched_shapes_names_layer_and_shapes(trained, tmp_path):
+    path = tmp_path / "params.npz"
+    trained.save_params_to(path)
+    wider = small_net(hidden_num_units=N_HIDDEN + 2)
+    before = wider.get_all_params_values()
+    with pytest.raises(ValueError, match=r"layer 'hidden'.*\(6, 7\) in this net but \(6, 5\)"):
+        wider.load_params_from(path)
+    after = wider.get_all_params_values()
+    for name in before:  # nothing was half-loaded
+        for a, b in zip(before[name], after[name]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_loading_from_an_unrelated_source_is_an_error(trained):
+    with pytest.raises(ValueError, match="no layer of the source"):
+        small_net().load_params_from({"conv1": [np.zeros(3)]})
