@@ -286,8 +286,8 @@ def fetch(url, dest, sha256=None, md5=None, retries=3, timeout=60, progress=None
 
 # -- read_cifar10 ----------------------------------------------------------------------------
 
-# The only globals a CIFAR-10 pickle needs: numpy arrays and, from Python 3
-# protocol-2 pickles, bytes objects.  Anything else is refused, so a crafted
+# The only globals a CIFAR-10 pickle needs: numpy arrays and scalars and, from
+# Python 3 protocol-2 pickles, bytes objects (b"" is pickled as a bytes() call).  Anything else is refused, so a crafted
 # archive cannot run code through pickle.
 _PICKLE_GLOBALS = frozenset(
     {
@@ -298,6 +298,8 @@ _PICKLE_GLOBALS = frozenset(
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("_codecs", "encode"),
+        ("__builtin__", "bytes"),
+        ("builtins", "bytes"),
         ("copy_reg", "_reconstructor"),
         ("copyreg", "_reconstructor"),
         ("__builtin__", "object"),
@@ -306,10 +308,14 @@ _PICKLE_GLOBALS = frozenset(
 )
 
 
+class _RefusedGlobal(pickle.UnpicklingError):
+    pass
+
+
 class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) not in _PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
+            raise _RefusedGlobal(f"refusing to load global {module}.{name}")
         return super().find_class(module, name)
 
 
@@ -394,6 +400,8 @@ def _read_member(archive, tar, member):
     try:
         with tar.extractfile(member) as f:
             batch = _BatchUnpickler(f, encoding="bytes").load()
+    except _RefusedGlobal as exc:
+        raise DataError(f"{where}: unsafe pickle, {exc} (a CIFAR-10 batch holds only numpy data)") from None
     except Exception as exc:  # anything a damaged or hostile pickle can raise
         raise DataError(
             f"{where}: truncated or corrupt batch ({type(exc).__name__}: {_one_line(exc)})"
