@@ -1,0 +1,35 @@
+# Stage 4: train one model on one device; params, per-epoch history and metrics.
+
+
+rule train_model:
+    input:
+        X_train="results/arrays/X_train.npy",
+        y_train="results/arrays/y_train.npy",
+        X_test="results/arrays/X_test.npy",
+        y_test="results/arrays/y_test.npy",
+        device="results/device/{device}.json",
+    output:
+        params="results/models/{model}_{device}.npz",
+        history=report(
+            "results/history/{model}_{device}.csv",
+            caption="../report/history.rst",
+            category="Training history",
+            labels={"model": "{model}", "device": "{device}"},
+        ),
+        metrics="results/metrics/{model}_{device}.json",
+    params:
+        model=model_config,
+        seed=config["seed"],
+    log:
+        "logs/train/{model}_{device}.log",
+    benchmark:
+        "benchmarks/train/{model}_{device}.tsv"
+    threads: config["threads"]
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        gpu=gpu_count,
+    conda:
+        conda_env
+    script:
+        "../scripts/train.py"

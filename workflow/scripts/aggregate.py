@@ -1,0 +1,11 @@
+"""Collect every metrics file into results/summary.csv and results/summary.png."""
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from aenet.report import plot_summary, summarize, write_summary  # noqa: E402
+
+summary = summarize(snakemake.input.metrics)
+write_summary(summary, snakemake.output.summary)
+plot_summary(summary, snakemake.output.plot)
+print(summary.to_string(index=False), file=sys.stderr)
