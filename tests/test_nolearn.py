@@ -168,11 +168,6 @@ def test_duplicate_layer_names_and_unknown_incoming_are_errors():
         ).initialize_layers()
 
 
-def test_set_params_updates_keywords():
-    net = small_net()
-    net.set_params(update_learning_rate=0.5, max_epochs=3)
-    assert net.update_learning_rate == 0.5 and net.max_epochs == 3
-    assert net.get_params()["update_learning_rate"] == 0.5
 
 
 # -- training --------------------------------------------------------------------
@@ -460,3 +455,22 @@ def test_loading_mismatched_shapes_names_layer_and_shapes(trained, tmp_path):
 def test_loading_from_an_unrelated_source_is_an_error(trained):
     with pytest.raises(ValueError, match="no layer of the source"):
         small_net().load_params_from({"conv1": [np.zeros(3)]})
+
+
+def test_set_params_recompiles_only_for_graph_arguments():
+    net = small_net()
+    net.initialize()
+    compiled = net.train_iter_
+    net.set_params(max_epochs=3, verbose=0, on_epoch_finished=[])
+    assert net.max_epochs == 3
+    net.initialize()
+    assert net.train_iter_ is compiled
+    hidden = net.layers_["hidden"]
+    net.set_params(update_learning_rate=0.5)
+    assert net.get_params()["update_learning_rate"] == 0.5
+    net.initialize()
+    assert net.train_iter_ is not compiled and net.layers_["hidden"] is hidden
+    net.set_params(hidden_num_units=N_HIDDEN)  # a layer keyword rebuilds the layers
+    assert not hasattr(net, "layers_")
+    net.initialize()
+    assert net.layers_["hidden"] is not hidden

@@ -162,7 +162,7 @@ def test_format_table_lays_out_like_tabulate():
     headers = ["epoch", "trn loss", "val loss", "trn/val", "valid acc", "dur"]
     row = ["12", "0.00123", "2.29871", "1.00280", "0.11000", "0.52s"]
     numeric = [True] * 5 + [False]
-    expected = tabulate([row], headers=headers, disable_numparse=False)
+    expected = tabulate([row], headers=headers, floatfmt=".5f")  # as nolearn calls it
     assert "\n".join(format_table(headers, [row], numeric)) == expected
     layer_rows = [["0", "input", "1x32x32"], ["1", "hidden", "100"]]
     expected = tabulate(layer_rows, headers=["#", "name", "size"], colalign=("right", "left", "left"))

@@ -45,6 +45,13 @@ _INIT_PARAMS = (
 )  # fmt: skip
 
 
+# The arguments that change the compiled functions.
+_GRAPH_PARAMS = {
+    "layers", "update", "objective", "objective_loss_function", "regression",
+    "scores_train", "scores_valid", "X_tensor_type", "y_tensor_type", "more_params",
+}  # fmt: skip
+
+
 class Layers(OrderedDict):
     """The net's layers by name; an int or a slice indexes them by position."""
 
@@ -167,7 +174,9 @@ class NeuralNet:
     ``FloatingPointError``.
 
     Data are float32 ``X`` (cast once, not copied when already float32; a
-    ``np.memmap`` is read batch by batch) and ``y`` int32 labels ``0..K-1``
+    ``np.memmap`` is read batch by batch, but note that a validation split
+    copies both parts into memory: with ``TrainSplit(eval_size=0)`` it stays
+    on disk) and ``y`` int32 labels ``0..K-1``
     for classification or a float32 matrix for regression.
     ``use_label_encoder=True`` maps arbitrary labels to ``0..K-1`` and back.
     ``custom_scores`` are ``(name, func(y_batch, proba_batch))`` pairs
@@ -246,10 +255,14 @@ class NeuralNet:
         return {key: getattr(self, key) for key in _INIT_PARAMS + tuple(self._kwarg_keys)}
 
     def set_params(self, **params):
-        """Set constructor arguments; the next :meth:`fit` recompiles.
+        """Set constructor arguments (and routed keywords); returns ``self``.
 
-        Changing ``layers`` or a keyword routed to a layer also rebuilds the
-        layers (with fresh weights).
+        Arguments that shape the compiled functions (layers, update,
+        objective, ``regression``, scores, any routed keyword...) make the
+        next :meth:`fit` recompile; changing ``layers`` or a keyword routed to
+        a layer also rebuilds the layers, with fresh weights.  Other arguments
+        (``max_epochs``, handlers, batch iterators, ``verbose``...) take
+        effect without recompiling.
         """
         kwargs = {k: v for k, v in params.items() if k not in _INIT_PARAMS}
         for key in _INIT_PARAMS:
@@ -262,7 +275,8 @@ class NeuralNet:
         )
         if touches_layers:
             self.__dict__.pop("layers_", None)
-        self._initialized = False
+        if kwargs or any(key in _GRAPH_PARAMS for key in params):
+            self._initialized = False
         return self
 
     # -- building -----------------------------------------------------------
