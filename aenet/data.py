@@ -45,6 +45,7 @@ N_CLASSES = 10
 N_PIXELS = 3 * 32 * 32
 
 CHUNK_SIZE = 1 << 20  # bytes per read while fetching
+_TAR_BUFFER = 1 << 20  # bytes per read from a .tar.gz stream
 PROGRESS_SECONDS = 5.0  # a progress line at least this often (and every 10%)
 _RETRY_HTTP_CODES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -330,14 +331,11 @@ def _unsafe_member_name(name):
     return ".." in re.split(r"[/\\]", name)
 
 
-def _check_member_names(archive, members):
-    for member in members:
-        if _unsafe_member_name(member.name):
-            raise DataError(f"{archive}: unsafe member path {member.name!r} (absolute or with '..')")
-        if (member.issym() or member.islnk()) and _unsafe_member_name(member.linkname):
-            raise DataError(
-                f"{archive}: member {member.name!r} links to unsafe path {member.linkname!r}"
-            )
+def _check_member_name(archive, member):
+    if _unsafe_member_name(member.name):
+        raise DataError(f"{archive}: unsafe member path {member.name!r} (absolute or with '..')")
+    if (member.issym() or member.islnk()) and _unsafe_member_name(member.linkname):
+        raise DataError(f"{archive}: member {member.name!r} links to unsafe path {member.linkname!r}")
 
 
 def _labels_array(where, labels, n):
@@ -427,28 +425,29 @@ def read_cifar10(archive):
     if not archive.is_file():
         raise FileNotFoundError(f"read_cifar10: no such archive: {archive}")
     wanted = (*TRAIN_MEMBERS, TEST_MEMBER)
+    batches = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            members = tar.getmembers()
-            _check_member_names(archive, members)
-            found = {}
-            for member in members:
-                if member.name in wanted:
-                    if member.name in found:
+        # One pass over the stream: each member is checked, and the wanted ones
+        # unpickled, as they come.  Then the rest of the gzip stream is read,
+        # so that gzip checks its CRC and length over everything.
+        with open(archive, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            with tarfile.open(fileobj=gz, mode="r|", bufsize=_TAR_BUFFER) as tar:
+                for member in tar:
+                    _check_member_name(archive, member)
+                    if member.name not in wanted:
+                        continue
+                    if member.name in batches:
                         raise DataError(f"{archive}: member {member.name} appears more than once")
-                    found[member.name] = member
-            missing = [name for name in wanted if name not in found]
-            if missing:
-                raise DataError(f"{archive}: missing member {missing[0]} ({len(missing)} of {len(wanted)} missing)")
-            # Read in archive order: a gzip stream only seeks forward cheaply.
-            batches = {
-                name: _read_member(archive, tar, found[name])
-                for name in sorted(found, key=lambda name: found[name].offset)
-            }
+                    batches[member.name] = _read_member(archive, tar, member)
+            while gz.read(_TAR_BUFFER):
+                pass
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(
             f"{archive}: truncated or corrupt archive ({type(exc).__name__}: {_one_line(exc)})"
         ) from exc
+    missing = [name for name in wanted if name not in batches]
+    if missing:
+        raise DataError(f"{archive}: missing member {missing[0]} ({len(missing)} of {len(wanted)} missing)")
     train = [batches[name] for name in TRAIN_MEMBERS]
     X_test, y_test = batches[TEST_MEMBER]
     return Cifar10(

@@ -476,6 +476,17 @@ def test_read_truncated_archive(synthetic_archive, tmp_path, keep):
     assert str(cut) in str(info.value)
 
 
+@pytest.mark.parametrize("where", [0.3, 0.7, -5], ids=["early", "late", "gzip-crc"])
+def test_read_detects_a_flipped_bit(synthetic_archive, tmp_path, where):
+    blob = bytearray(synthetic_archive.read_bytes())
+    blob[int(len(blob) * where) if where > 0 else where] ^= 0x10
+    damaged = tmp_path / "flipped.tar.gz"
+    damaged.write_bytes(bytes(blob))
+    with pytest.raises(DataError, match="corrupt") as info:
+        read_cifar10(damaged)
+    assert str(damaged) in str(info.value)
+
+
 def test_read_truncated_tar_inside_valid_gzip(make_archive, tmp_path):
     path, _ = make_archive(n=20)
     tar_bytes = gzip.decompress(path.read_bytes())
