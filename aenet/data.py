@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import http.client
 import io
+import os
 import pickle
 import re
 import sys
@@ -100,15 +101,15 @@ def _expected_digests(sha256, md5):
 
 def _parse_source(url):
     """``(http_url, None)`` for http(s) URLs, ``(None, Path)`` for file:// URLs and paths."""
-    if isinstance(url, Path):
-        return None, url
+    if isinstance(url, os.PathLike):
+        return None, Path(url)
     if not isinstance(url, str) or not url.strip():
         raise ValueError(f"fetch: url must be a non-empty string or a path, got {url!r}")
-    if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise ValueError(f"fetch: malformed URL {url!r}: whitespace or control characters")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
+        if any(ord(c) < 33 or ord(c) == 127 for c in url):
+            raise ValueError(f"fetch: malformed URL {url!r}: whitespace or control characters")
         try:
             parts.port  # noqa: B018  (raises ValueError on a bad port)
         except ValueError as exc:
@@ -287,13 +288,16 @@ def fetch(url, dest, sha256=None, md5=None, retries=3, timeout=60, progress=None
 
 # -- read_cifar10 ----------------------------------------------------------------------------
 
-# The only globals a CIFAR-10 pickle needs: numpy arrays and scalars and, from
-# Python 3 protocol-2 pickles, bytes objects (b"" is pickled as a bytes() call).  Anything else is refused, so a crafted
-# archive cannot run code through pickle.
+# The only globals a CIFAR-10 pickle needs: numpy arrays (protocol 5 pickles
+# them through _frombuffer) and scalars, and bytes objects (Python 3 writes
+# bytes into protocol-2 pickles as _codecs.encode(...) or bytes() calls).
+# Anything else is refused, so a crafted archive cannot run code through pickle.
 _PICKLE_GLOBALS = frozenset(
     {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
         ("numpy", "ndarray"),
@@ -301,10 +305,6 @@ _PICKLE_GLOBALS = frozenset(
         ("_codecs", "encode"),
         ("__builtin__", "bytes"),
         ("builtins", "bytes"),
-        ("copy_reg", "_reconstructor"),
-        ("copyreg", "_reconstructor"),
-        ("__builtin__", "object"),
-        ("builtins", "object"),
     }
 )
 

@@ -111,7 +111,7 @@ def quiet(line):
 
 @pytest.fixture
 def source(tmp_path):
-    path = tmp_path / "src" / "file.bin"
+    path = tmp_path / "src dir" / "file.bin"  # a space: file:// URLs quote it
     path.parent.mkdir()
     path.write_bytes(PAYLOAD)
     return path
@@ -153,7 +153,7 @@ def test_fetch_checksum_mismatch_keeps_an_existing_dest(tmp_path, source):
     with pytest.raises(ChecksumError):
         fetch(source, dest, md5="f" * 32, progress=quiet)
     assert dest.read_bytes() == b"previous"
-    assert sorted(os.listdir(tmp_path)) == ["copy.bin", "src"]
+    assert sorted(os.listdir(tmp_path)) == ["copy.bin", "src dir"]
 
 
 def test_fetch_every_given_digest_must_match(tmp_path, source):
@@ -361,6 +361,16 @@ def test_read_accepts_str_keys_array_labels_and_uneven_batches(make_archive, mak
     assert result.X_train.shape == (9, 3072)
     assert np.array_equal(result.X_train[2], odd["data"][0])
     assert result.y_train[2] == odd["labels"][0]
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_read_accepts_any_pickle_protocol(make_archive, make_batch, protocol):
+    batch = make_batch(3, seed=11, str_keys=protocol == 4)
+    batch_bytes = pickle.dumps(batch, protocol=protocol)
+    path, _ = make_archive(n=2, overrides={"test_batch": batch_bytes})
+    result = read_cifar10(path)
+    data_key = "data" if protocol == 4 else b"data"
+    assert np.array_equal(result.X_test, batch[data_key])
 
 
 def test_read_ignores_extra_members(make_archive):
