@@ -5,8 +5,17 @@
 ``jax-cpu``  aesara's JAX backend on the CPU, to compare XLA with aesara's C code.
 
 :func:`configure` never falls back to another device: when the requested one
-cannot be used it raises :class:`DeviceError` naming what is missing.
+cannot be used it raises :class:`DeviceError` naming what is missing, and the
+previous device stays selected.
+
+On the JAX devices, aenet's JAX implementations of the convolution, pooling
+and softmax Ops are registered (:mod:`aenet.jax_ops`), 64-bit types are off
+(float32 stays float32), computations are pinned to the selected platform's
+first device, and float32 matrix products and convolutions run at full
+float32 precision (``jax_default_matmul_precision="highest"``): without it,
+recent NVIDIA GPUs would use TF32 and not reproduce the CPU's results.
 """
+import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -16,9 +25,11 @@ from pathlib import Path
 
 DEVICES = ("cpu", "gpu", "jax-cpu")
 JAX_PLATFORM = {"gpu": "cuda", "jax-cpu": "cpu"}
-GPU_INSTALL = "pip install 'jax[cuda12]==0.7.1' (NVIDIA driver >= 525)"
+JAX_VERSION = "0.7.1"
+GPU_INSTALL = f"pip install 'jax[cuda12]=={JAX_VERSION}' (NVIDIA driver >= 525)"
+MATMUL_PRECISION = "highest"
 
-_current = {"name": "cpu", "mode": None}
+_current = {"name": "cpu", "mode": None, "jax_device": None}
 
 
 class DeviceError(RuntimeError):
@@ -30,13 +41,15 @@ def configure(name):
     if name not in DEVICES:
         raise ValueError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
     if name == "cpu":
-        mode = "FAST_RUN"
-    else:
-        _start_jax(name)
-        mode = "JAX"
-    from aesara.compile.mode import get_mode
+        from aesara.compile.mode import get_mode
 
-    _current.update(name=name, mode=get_mode(mode))
+        mode, jax_dev = get_mode("FAST_RUN"), None
+    else:
+        jax_dev = _start_jax(name)
+        from aenet.jax_ops import JAX_MODE
+
+        mode = JAX_MODE
+    _current.update(name=name, mode=mode, jax_device=jax_dev)
     return name
 
 
@@ -53,33 +66,58 @@ def mode():
 
 
 def _start_jax(name):
+    """Check the stack for ``name``, start JAX on its platform and return the device to use."""
     if importlib.util.find_spec("jax") is None:
-        raise DeviceError(f"device {name!r} needs JAX, which is not installed: {GPU_INSTALL}")
+        raise DeviceError(f"device {name!r} needs JAX, which is not installed: pip install 'jax=={JAX_VERSION}'")
     platform_name = JAX_PLATFORM[name]
-    os.environ["JAX_PLATFORMS"] = platform_name
     if name == "gpu":
         _check_cuda_stack()
     import jax
 
-    jax.config.update("jax_enable_x64", False)
+    if jax.__version__ != JAX_VERSION:
+        raise DeviceError(
+            f"device {name!r}: aenet needs jax {JAX_VERSION} (the last release for numpy<2, "
+            f"which aesara needs), found {jax.__version__}"
+        )
+    # Effective until JAX starts its backends; the environment is for child processes.
+    jax.config.update("jax_platforms", platform_name)
     try:
         devices = jax.devices(platform_name)
-    except RuntimeError as error:
+    except Exception as error:  # noqa: BLE001  (JAX raises RuntimeError or plugin errors)
+        started = jax.config.jax_platforms
+        hint = GPU_INSTALL if name == "gpu" else "check the jaxlib installation"
         raise DeviceError(
-            f"device {name!r}: JAX found no {platform_name} device ({error}); {GPU_INSTALL}"
+            f"device {name!r}: JAX found no {platform_name} device ({error}); {hint}"
+            + (
+                f". JAX in this process was started for {started!r}; use a new process"
+                if started and started != platform_name
+                else ""
+            )
         ) from None
     if not devices:
         raise DeviceError(f"device {name!r}: JAX found no {platform_name} device; {GPU_INSTALL}")
-    from aenet import jax_ops  # noqa: F401  (registers aenet's JAX implementations)
+    os.environ["JAX_PLATFORMS"] = platform_name
+    jax.config.update("jax_enable_x64", False)
+    jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
+    jax.config.update("jax_default_device", devices[0])
+    return devices[0]
 
 
 def _check_cuda_stack():
     """Name the first missing piece of the CUDA stack, before JAX hides it."""
-    plugin = importlib.util.find_spec("jax_cuda12_plugin") or importlib.util.find_spec(
-        "jax_plugins.xla_cuda12"
-    )
-    if plugin is None:
-        raise DeviceError(f"device 'gpu': no jaxlib CUDA plugin (jax_cuda12_plugin) installed; {GPU_INSTALL}")
+    plugin = _find_module("jax_cuda12_plugin") or _find_module("jax_plugins.xla_cuda12")
+    if not plugin:
+        raise DeviceError(
+            f"device 'gpu': no jaxlib CUDA plugin (jax_cuda12_plugin) installed; {GPU_INSTALL}"
+        )
+    try:
+        version = importlib.metadata.version("jax-cuda12-plugin")
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    if version is not None and version != JAX_VERSION:
+        raise DeviceError(
+            f"device 'gpu': jax-cuda12-plugin {version} does not match jax {JAX_VERSION}; {GPU_INSTALL}"
+        )
     if not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None:
         raise DeviceError(
             "device 'gpu': no NVIDIA driver found (/proc/driver/nvidia/version missing, "
@@ -87,13 +125,19 @@ def _check_cuda_stack():
         )
 
 
+def _find_module(name):
+    """Whether module ``name`` can be imported (a missing parent package counts as missing)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def jax_device():
     """The JAX device aenet computes on, as ``{"platform", "kind", "id"}``, or None on cpu."""
-    if current() == "cpu":
+    device = _current["jax_device"]
+    if device is None:
         return None
-    import jax
-
-    device = jax.devices()[0]
     return {"platform": device.platform, "kind": device.device_kind, "id": device.id}
 
 
@@ -102,7 +146,8 @@ def used_device():
     info = jax_device()
     if info is None:
         return f"cpu: {cpu_model()} (aesara C backend)"
-    return f"{info['platform']}: {info['kind']} (aesara JAX backend)"
+    kind = cpu_model() if info["platform"] == "cpu" else info["kind"]
+    return f"{info['platform']}: {kind} (aesara JAX backend)"
 
 
 def cpu_model():
@@ -127,6 +172,7 @@ def exp_check(vlen=10 * 30 * 768, iters=1000):
     start = time.perf_counter()
     for _ in range(iters):
         result = f()
+    getattr(result, "block_until_ready", lambda: None)()  # JAX returns before computing
     seconds = time.perf_counter() - start
     return {
         "vector_length": vlen,
