@@ -8,5 +8,6 @@ from aenet.backend import configure_aesara
 configure_aesara()
 
 from aenet import conv  # noqa: E402,F401  (registers the conv rewrites)
+from aenet import pool  # noqa: E402,F401  (registers the max-pool rewrites)
 
 __version__ = "0.1.0"

@@ -1,0 +1,329 @@
+"""A fast CPU max-pool for aesara 2.9.4, through its public rewrite database.
+
+aesara's ``Pool`` and ``MaxPoolGrad`` C code index every element through
+``PyArray_GETPTR4`` with the window sizes read at run time; on the post's CNN
+``MaxPoolGrad`` alone takes about half of a training step.  :class:`MaxPool2D`
+and :class:`MaxPool2DGrad` do the same computation for the common case
+(``mode='max'``, ``ignore_border=True``, no padding, constant window and
+stride) on contiguous planes, with the window and stride compiled in as
+constants.  The rewrites below swap them in for aesara's Ops in FAST_RUN; they
+carry the ``cxx_only`` tag, so the JAX backend keeps aesara's Ops.
+
+Gradient semantics are Theano's (and aesara's): every input equal to its
+window's maximum receives that window's output gradient, ties included, and
+overlapping windows add up.  A scatter to a single recorded argmax would
+differ wherever a window holds equal values, which ReLU outputs do all the
+time (a window of zeros); matching the stock Op keeps training results
+identical to what Lasagne/Theano computed, and costs nothing here: the
+backward pass compares each input to its window's maximum while it writes the
+gradient, so no index array has to be stored between the passes.
+"""
+import warnings
+
+import numpy as np
+from aesara.graph.basic import Apply, Constant
+from aesara.graph.rewriting.basic import copy_stack_trace, node_rewriter
+from aesara.link.c.op import COp
+from aesara.tensor.basic import as_tensor_variable
+from aesara.tensor.rewriting.basic import register_specialize_device
+from aesara.tensor.type import TensorType
+
+with warnings.catch_warnings():  # aesara.tensor.signal is deprecated but still shipped
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from aesara.tensor.signal.pool import DownsampleFactorMaxGradGrad, MaxPoolGrad, Pool
+
+__all__ = ["MaxPool2D", "MaxPool2DGrad", "local_max_pool_2d", "local_max_pool_2d_grad"]
+
+_DTYPES = ("float32", "float64")
+
+
+def _pair(value, name):
+    pair = tuple(int(v) for v in value)
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"{name} must be two positive ints, got {value!r}")
+    return pair
+
+
+def _out_len(size, window, stride):
+    return max((size - window) // stride + 1, 0)
+
+
+def _pooled_views(x, ws, stride):
+    """Yield ``(k, l, window_view)`` over the window offsets of the last two axes."""
+    oh = _out_len(x.shape[-2], ws[0], stride[0])
+    ow = _out_len(x.shape[-1], ws[1], stride[1])
+    for k in range(ws[0]):
+        for l in range(ws[1]):
+            rows = slice(k, k + (oh - 1) * stride[0] + 1, stride[0]) if oh else slice(0, 0)
+            cols = slice(l, l + (ow - 1) * stride[1] + 1, stride[1]) if ow else slice(0, 0)
+            yield k, l, rows, cols
+
+
+class _MaxPoolBase(COp):
+    __props__ = ("ws", "stride")
+
+    def __init__(self, ws=(2, 2), stride=None):
+        self.ws = _pair(ws, "ws")
+        self.stride = self.ws if stride is None else _pair(stride, "stride")
+
+    @property
+    def overlapping(self):
+        return self.stride[0] < self.ws[0] or self.stride[1] < self.ws[1]
+
+    def c_headers(self, **kwargs):
+        return ["<string.h>"]
+
+    def _c_constants(self):
+        return dict(wh=self.ws[0], ww=self.ws[1], sh=self.stride[0], sw=self.stride[1])
+
+
+class MaxPool2D(_MaxPoolBase):
+    """Max over ``ws`` windows of the last two axes, ``stride`` apart, no padding.
+
+    The output of aesara's ``pool_2d(x, ws, ignore_border=True, stride=stride,
+    mode='max')``, bit for bit (the same comparisons in the same order).
+    """
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.type.ndim < 2 or x.type.dtype not in _DTYPES:
+            raise TypeError(f"MaxPool2D needs a float32/float64 tensor of >= 2 dims, got {x.type}")
+        shape = x.type.shape[:-2] + (None, None)
+        return Apply(self, [x], [TensorType(x.type.dtype, shape=shape)()])
+
+    def infer_shape(self, fgraph, node, shapes):
+        (xs,) = shapes
+        from aesara.tensor.math import maximum
+
+        outs = [
+            maximum((xs[-2 + i] - self.ws[i]) // self.stride[i] + 1, 0) for i in range(2)
+        ]
+        return [tuple(xs[:-2]) + tuple(outs)]
+
+    def perform(self, node, inputs, outputs):
+        (x,) = inputs
+        z = None
+        for k, l, rows, cols in _pooled_views(x, self.ws, self.stride):
+            window = x[..., rows, cols]
+            z = window.copy() if z is None else np.where(window > z, window, z)
+        outputs[0][0] = z.astype(x.dtype, copy=False)
+
+    def L_op(self, inputs, outputs, grads):
+        (x,) = inputs
+        return [MaxPool2DGrad(self.ws, self.stride)(x, outputs[0], grads[0])]
+
+    def c_code_cache_version(self):
+        return (1,)
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        (x,) = inputs
+        (z,) = outputs
+        ndim = node.inputs[0].type.ndim
+        return """
+        {
+            const int nd = %(ndim)d;
+            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
+            if (!xc) { %(fail)s; }
+            npy_intp dims[%(ndim)d];
+            npy_intp planes = 1;
+            for (int i = 0; i < nd - 2; i++) { dims[i] = PyArray_DIMS(xc)[i]; planes *= dims[i]; }
+            const npy_intp H = PyArray_DIMS(xc)[nd - 2], W = PyArray_DIMS(xc)[nd - 1];
+            const npy_intp OH = H >= %(wh)d ? (H - %(wh)d) / %(sh)d + 1 : 0;
+            const npy_intp OW = W >= %(ww)d ? (W - %(ww)d) / %(sw)d + 1 : 0;
+            dims[nd - 2] = OH; dims[nd - 1] = OW;
+            int alloc = !%(z)s || !PyArray_IS_C_CONTIGUOUS(%(z)s);
+            for (int i = 0; !alloc && i < nd; i++) alloc = PyArray_DIMS(%(z)s)[i] != dims[i];
+            if (alloc) {
+                Py_XDECREF(%(z)s);
+                %(z)s = (PyArrayObject*)PyArray_EMPTY(nd, dims, PyArray_TYPE(xc), 0);
+                if (!%(z)s) { Py_DECREF(xc); %(fail)s; }
+            }
+            const dtype_%(x)s* __restrict__ xp = (const dtype_%(x)s*)PyArray_DATA(xc);
+            dtype_%(z)s* __restrict__ zp = (dtype_%(z)s*)PyArray_DATA(%(z)s);
+            for (npy_intp p = 0; p < planes; p++) {
+                const dtype_%(x)s* xplane = xp + p * H * W;
+                dtype_%(z)s* zplane = zp + p * OH * OW;
+                for (npy_intp i = 0; i < OH; i++) {
+                    const dtype_%(x)s* xrow = xplane + i * %(sh)d * W;
+                    dtype_%(z)s* zrow = zplane + i * OW;
+                    for (npy_intp j = 0; j < OW; j++) {
+                        const dtype_%(x)s* w = xrow + j * %(sw)d;
+                        dtype_%(x)s m = w[0];
+                        for (int k = 0; k < %(wh)d; k++)
+                            for (int l = (k == 0); l < %(ww)d; l++) {
+                                const dtype_%(x)s a = w[k * W + l];
+                                m = a > m ? a : m;
+                            }
+                        zrow[j] = m;
+                    }
+                }
+            }
+            Py_DECREF(xc);
+        }
+        """ % dict(x=x, z=z, ndim=ndim, fail=sub["fail"], **self._c_constants())
+
+
+class MaxPool2DGrad(_MaxPoolBase):
+    """Gradient of :class:`MaxPool2D`: ``gz`` to every input equal to its window's max.
+
+    Inputs ``x`` (the pooled input), ``z`` (the pooled output) and ``gz``;
+    the result of aesara's ``MaxPoolGrad`` for the same window and stride.
+    """
+
+    def make_node(self, x, z, gz):
+        x, z, gz = (as_tensor_variable(v) for v in (x, z, gz))
+        if x.type.dtype not in _DTYPES or not x.type.ndim == z.type.ndim == gz.type.ndim >= 2:
+            raise TypeError(f"MaxPool2DGrad needs float tensors of equal ndim, got {x.type}, {z.type}, {gz.type}")
+        if not x.type.dtype == z.type.dtype == gz.type.dtype:
+            raise TypeError(f"MaxPool2DGrad needs one dtype, got {x.type}, {z.type}, {gz.type}")
+        return Apply(self, [x, z, gz], [x.type()])
+
+    def infer_shape(self, fgraph, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs, outputs):
+        x, z, gz = inputs
+        gx = np.zeros_like(x)
+        # offsets in reverse order add each input's windows in window order,
+        # as the C code and aesara's MaxPoolGrad do
+        for k, l, rows, cols in reversed(list(_pooled_views(x, self.ws, self.stride))):
+            window = x[..., rows, cols]
+            gx[..., rows, cols] += np.where(window == z, gz, 0).astype(x.dtype)
+        outputs[0][0] = gx
+
+    def L_op(self, inputs, outputs, grads):
+        x, z, gz = inputs
+        (ggx,) = grads
+        from aesara.tensor.basic import zeros_like
+
+        ggz = DownsampleFactorMaxGradGrad(ignore_border=True, ndim=2)(
+            x, z, ggx, self.ws, self.stride, (0, 0)
+        )
+        return [zeros_like(x), zeros_like(z), ggz]
+
+    def c_code_cache_version(self):
+        return (1,)
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        x, z, gz = inputs
+        (gx,) = outputs
+        ndim = node.inputs[0].type.ndim
+        consts = self._c_constants()
+        if self.overlapping:
+            # windows share inputs: clear, then add each window's share in
+            # window order (the order of aesara's MaxPoolGrad)
+            store = "grow[k * W + l] += (a == m) ? g : (dtype_%(gx)s)0;" % dict(gx=gx)
+        else:
+            store = "grow[k * W + l] = (a == m) ? g : (dtype_%(gx)s)0;" % dict(gx=gx)
+        return """
+        {
+            const int nd = %(ndim)d;
+            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
+            PyArrayObject* zc = PyArray_GETCONTIGUOUS(%(z)s);
+            PyArrayObject* gzc = PyArray_GETCONTIGUOUS(%(gz)s);
+            if (!xc || !zc || !gzc) { Py_XDECREF(xc); Py_XDECREF(zc); Py_XDECREF(gzc); %(fail)s; }
+            npy_intp planes = 1;
+            for (int i = 0; i < nd - 2; i++) planes *= PyArray_DIMS(xc)[i];
+            const npy_intp H = PyArray_DIMS(xc)[nd - 2], W = PyArray_DIMS(xc)[nd - 1];
+            const npy_intp OH = H >= %(wh)d ? (H - %(wh)d) / %(sh)d + 1 : 0;
+            const npy_intp OW = W >= %(ww)d ? (W - %(ww)d) / %(sw)d + 1 : 0;
+            int bad = PyArray_DIMS(zc)[nd - 2] != OH || PyArray_DIMS(zc)[nd - 1] != OW
+                      || PyArray_DIMS(gzc)[nd - 2] != OH || PyArray_DIMS(gzc)[nd - 1] != OW;
+            for (int i = 0; i < nd - 2; i++)
+                bad |= PyArray_DIMS(zc)[i] != PyArray_DIMS(xc)[i] || PyArray_DIMS(gzc)[i] != PyArray_DIMS(xc)[i];
+            if (bad) {
+                PyErr_SetString(PyExc_ValueError, "MaxPool2DGrad: z and gz do not match the pooled shape of x");
+                Py_DECREF(xc); Py_DECREF(zc); Py_DECREF(gzc);
+                %(fail)s;
+            }
+            int alloc = !%(gx)s || !PyArray_IS_C_CONTIGUOUS(%(gx)s);
+            for (int i = 0; !alloc && i < nd; i++) alloc = PyArray_DIMS(%(gx)s)[i] != PyArray_DIMS(xc)[i];
+            if (alloc) {
+                Py_XDECREF(%(gx)s);
+                %(gx)s = (PyArrayObject*)PyArray_EMPTY(nd, PyArray_DIMS(xc), PyArray_TYPE(xc), 0);
+                if (!%(gx)s) { Py_DECREF(xc); Py_DECREF(zc); Py_DECREF(gzc); %(fail)s; }
+            }
+            const dtype_%(x)s* __restrict__ xp = (const dtype_%(x)s*)PyArray_DATA(xc);
+            const dtype_%(z)s* __restrict__ zp = (const dtype_%(z)s*)PyArray_DATA(zc);
+            const dtype_%(gz)s* __restrict__ gzp = (const dtype_%(gz)s*)PyArray_DATA(gzc);
+            dtype_%(gx)s* __restrict__ gxp = (dtype_%(gx)s*)PyArray_DATA(%(gx)s);
+            /* inputs no window covers get 0; with overlapping windows everything
+               starts at 0 and accumulates */
+            if (%(overlapping)d || OH * %(sh)d != H || OW * %(sw)d != W || %(sh)d != %(wh)d || %(sw)d != %(ww)d)
+                memset(gxp, 0, PyArray_NBYTES(%(gx)s));
+            for (npy_intp p = 0; p < planes; p++) {
+                const dtype_%(x)s* xplane = xp + p * H * W;
+                dtype_%(gx)s* gxplane = gxp + p * H * W;
+                const dtype_%(z)s* zplane = zp + p * OH * OW;
+                const dtype_%(gz)s* gzplane = gzp + p * OH * OW;
+                for (npy_intp i = 0; i < OH; i++) {
+                    const dtype_%(x)s* xrow = xplane + i * %(sh)d * W;
+                    dtype_%(gx)s* gxrow = gxplane + i * %(sh)d * W;
+                    for (npy_intp j = 0; j < OW; j++) {
+                        const dtype_%(x)s* w = xrow + j * %(sw)d;
+                        dtype_%(gx)s* grow = gxrow + j * %(sw)d;
+                        const dtype_%(z)s m = zplane[i * OW + j];
+                        const dtype_%(gz)s g = gzplane[i * OW + j];
+                        for (int k = 0; k < %(wh)d; k++)
+                            for (int l = 0; l < %(ww)d; l++) {
+                                const dtype_%(x)s a = w[k * W + l];
+                                %(store)s
+                            }
+                    }
+                }
+            }
+            Py_DECREF(xc); Py_DECREF(zc); Py_DECREF(gzc);
+        }
+        """ % dict(
+            x=x, z=z, gz=gz, gx=gx, ndim=ndim, fail=sub["fail"], store=store,
+            overlapping=int(self.overlapping), **consts
+        )
+
+
+def _constant_pair(var):
+    if not isinstance(var, Constant):
+        return None
+    data = np.asarray(var.data)
+    if data.shape != (2,):
+        return None
+    return tuple(int(v) for v in data)
+
+
+def _pool_params(op, ws, stride, pad):
+    """``(ws, stride)`` when aenet's Ops can replace this aesara pool node, else None."""
+    if op.mode != "max" or not op.ignore_border or op.ndim != 2:
+        return None
+    ws, stride, pad = _constant_pair(ws), _constant_pair(stride), _constant_pair(pad)
+    if ws is None or stride is None or pad != (0, 0) or min(ws + stride) < 1:
+        return None
+    return ws, stride
+
+
+@node_rewriter([Pool])
+def local_max_pool_2d(fgraph, node):
+    """aesara ``Pool`` (max, ignore_border, no padding) -> :class:`MaxPool2D`."""
+    x, ws, stride, pad = node.inputs
+    params = _pool_params(node.op, ws, stride, pad)
+    if params is None or x.type.dtype not in _DTYPES:
+        return None
+    out = MaxPool2D(*params)(x)
+    copy_stack_trace(node.outputs[0], out)
+    return [out]
+
+
+@node_rewriter([MaxPoolGrad])
+def local_max_pool_2d_grad(fgraph, node):
+    """aesara ``MaxPoolGrad`` (ignore_border, no padding) -> :class:`MaxPool2DGrad`."""
+    x, z, gz, ws, stride, pad = node.inputs
+    params = _pool_params(node.op, ws, stride, pad)
+    if params is None or x.type.dtype not in _DTYPES:
+        return None
+    if not x.type.dtype == z.type.dtype == gz.type.dtype:
+        return None
+    out = MaxPool2DGrad(*params)(x, z, gz)
+    copy_stack_trace(node.outputs[0], out)
+    return [out]
+
+
+for _rewrite in (local_max_pool_2d, local_max_pool_2d_grad):
+    register_specialize_device(_rewrite, "cxx_only", "aenet_pool")
