@@ -474,3 +474,48 @@ def test_set_params_recompiles_only_for_graph_arguments():
     assert not hasattr(net, "layers_")
     net.initialize()
     assert net.layers_["hidden"] is not hidden
+
+
+def test_training_loss_uses_dropout_and_validation_does_not(data):
+    X, y = data
+    np.random.seed(3)
+    net = NeuralNet(
+        layers=[("input", layers.InputLayer), ("drop", layers.DropoutLayer), ("output", layers.DenseLayer)],
+        input_shape=(None, N_FEATURES), drop_p=0.5, output_num_units=N_CLASSES, output_nonlinearity=softmax,
+        update_learning_rate=0.0, update_momentum=0.0,  # train_iter_ leaves the weights alone
+    )
+    net.initialize()
+    Xb, yb = X[:64], y[:64]
+    train_losses = {float(net.train_iter_(Xb, yb)[0]) for _ in range(3)}
+    assert len(train_losses) == 3  # a new dropout mask each call
+    (loss1, acc1), (loss2, acc2) = net.eval_iter_(Xb, yb), net.eval_iter_(Xb, yb)
+    assert loss1 == loss2 and acc1 == acc2
+    proba = net.predict_proba(Xb)
+    np.testing.assert_allclose(loss1, -np.mean(np.log(proba[np.arange(64), yb])), rtol=1e-5)
+    np.testing.assert_allclose(acc1, np.mean(proba.argmax(axis=1) == yb), rtol=1e-6)
+
+
+def test_scores_are_recorded_and_printed(data, capsys):
+    import aesara.tensor as at
+
+    X, y = data
+
+    def error_rate(proba, target):
+        return at.neq(at.argmax(proba, axis=1), target)
+
+    def top2(y_batch, proba):
+        return np.mean((np.argsort(proba, axis=1)[:, -2:] == y_batch[:, None]).any(axis=1))
+
+    net = small_net(
+        max_epochs=2, verbose=1,
+        scores_train=[("trn err", error_rate)],
+        scores_valid=[("val err", error_rate)],
+        custom_scores=[("top2", top2)],
+    ).fit(X, y)
+    row = net.train_history_[-1]
+    np.testing.assert_allclose(row["val err"], 1 - row["valid_accuracy"], atol=1e-6)
+    assert 0 <= row["trn err"] <= 1 and row["valid_accuracy"] <= row["top2"] <= 1
+    header = [line for line in capsys.readouterr().out.splitlines() if "trn loss" in line][0]
+    assert header.split() == [
+        "epoch", "trn", "loss", "val", "loss", "trn/val", "valid", "acc", "trn", "err", "val", "err", "top2", "dur",
+    ]
