@@ -468,11 +468,10 @@ def test_set_params_recompiles_only_for_graph_arguments():
     hidden = net.layers_["hidden"]
     net.set_params(update_learning_rate=0.5)
     assert net.get_params()["update_learning_rate"] == 0.5
-    net.initialize()
-    assert net.train_iter_ is not compiled and net.layers_["hidden"] is hidden
+    assert net._initialized is False and net.layers_["hidden"] is hidden  # recompile, same weights
     net.set_params(hidden_num_units=N_HIDDEN)  # a layer keyword rebuilds the layers
     assert not hasattr(net, "layers_")
-    net.initialize()
+    net.initialize_layers()
     assert net.layers_["hidden"] is not hidden
 
 
