@@ -142,6 +142,17 @@ def test_incoming_given_by_name():
     assert net.layers_["b"].W.get_value().shape == (4, 2)
 
 
+def test_weights_shared_by_layer_name():
+    net = NeuralNet(
+        layers=[("input", layers.InputLayer), ("a", layers.DenseLayer), ("b", layers.DenseLayer)],
+        input_shape=(None, 4), a_num_units=4, b_num_units=4, b_W="a",
+    )
+    net.initialize_layers()
+    assert net.layers_["b"].W is net.layers_["a"].W
+    assert net.layers_["b"].b is not net.layers_["a"].b
+    assert len(net.get_all_params()) == 3  # the shared W counted once
+
+
 def test_layer_instances_and_an_output_layer():
     l_in = layers.InputLayer((None, 4), name="x")
     l_hidden = layers.DenseLayer(l_in, num_units=3)

@@ -171,7 +171,9 @@ class NeuralNet:
     handler raising ``StopIteration`` ends training after that epoch.
     ``verbose=1`` prints the parameter count, the layers and a table row per
     epoch.  A training loss that becomes nan or infinite raises
-    ``FloatingPointError``.
+    ``FloatingPointError`` naming the epoch.  Unlike nolearn, ``fit`` does
+    not swallow ``KeyboardInterrupt``: a net stopped that way is not
+    reported as trained.  With ``regression=True`` ``valid_accuracy`` is nan.
 
     Data are float32 ``X`` (cast once, not copied when already float32; a
     ``np.memmap`` is read batch by batch, but note that a validation split
