@@ -21,8 +21,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# PyTorch (the CPU build, only for the comparison) goes into .venv on first use.
 bench: $(STAMP)
-	$(BIN)/python -m aenet.bench
+	$(BIN)/python -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
+		|| $(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/python -c "import sys, torch; sys.exit(torch.version.cuda and 'torch ' + torch.__version__ + ' is a CUDA build; install the CPU one (torch==2.13.0+cpu)')"
+	$(BIN)/python -m aenet.bench $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -1,0 +1,363 @@
+"""Training speed of the post's MLP and CNN: aenet (aesara C backend) vs PyTorch on the CPU.
+
+``python -m aenet.bench`` (``make bench``) trains one epoch at a time of each
+net on random data of the post's size (40,000 training samples, batch 128, 10
+classes): aenet through :class:`aenet.nolearn.NeuralNet`, and an equivalent
+PyTorch net (same shapes, Glorot-uniform weights, zero biases, nesterov
+momentum, batch 128, the same thread count).  The two alternate epoch by
+epoch (ABBA...) so that load from other processes hits both alike; medians
+are reported.  Cold and warm compile times are measured in subprocesses, the
+cold one in an empty aesara compile cache (``AENET_CACHE_DIR``), and the
+jax-cpu device (aesara's JAX backend) in a subprocess when it can be used.
+
+Options: ``--nets mlp,cnn``, ``--epochs N`` (>= 3 for real figures),
+``--threads N``, ``--samples N``, ``--quick`` (a small smoke run), and
+``--no-compile`` / ``--no-jax`` to skip those rows.  The output is one
+Markdown table, one row per net.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+NETS = ("mlp", "cnn")
+N_CLASSES = 10
+BATCH = 128
+INPUT = {"mlp": (1024,), "cnn": (1, 32, 32)}
+LEARNING_RATE = {"mlp": 0.01, "cnn": 0.015}
+MOMENTUM = 0.9
+# The post's CNN: (filters, filter size) per conv + 2x2 max-pool stage, then dense 200.
+CNN_CONV = ((16, 3), (32, 2), (64, 2))
+CNN_HIDDEN = 200
+MLP_HIDDEN = 100
+
+
+# -- the nets ------------------------------------------------------------------
+
+
+def aenet_layers(net):
+    """The post's net as ``aenet.nolearn`` layer declarations and their keywords."""
+    from aenet.lasagne import layers
+    from aenet.lasagne.nonlinearities import softmax
+
+    spec = [("input", layers.InputLayer)]
+    kwargs = {"input_shape": (None,) + INPUT[net]}
+    if net == "mlp":
+        spec.append(("hidden", layers.DenseLayer))
+        kwargs["hidden_num_units"] = MLP_HIDDEN
+    else:
+        for i, (filters, size) in enumerate(CNN_CONV, 1):
+            spec += [(f"conv{i}", layers.Conv2DLayer), (f"pool{i}", layers.MaxPool2DLayer)]
+            kwargs.update({f"conv{i}_num_filters": filters, f"conv{i}_filter_size": (size, size)})
+            kwargs[f"pool{i}_pool_size"] = (2, 2)
+        spec.append(("hidden4", layers.DenseLayer))
+        kwargs["hidden4_num_units"] = CNN_HIDDEN
+    spec.append(("output", layers.DenseLayer))
+    kwargs.update(output_num_units=N_CLASSES, output_nonlinearity=softmax)
+    return spec, kwargs
+
+
+def build_aenet(net, seed=0):
+    """A compiled ``NeuralNet`` training on all of X (no validation split)."""
+    from aenet.lasagne import random as lasagne_random
+    from aenet.lasagne.updates import nesterov_momentum
+    from aenet.nolearn import BatchIterator, NeuralNet, TrainSplit
+
+    lasagne_random.set_rng(np.random.RandomState(seed))
+    spec, kwargs = aenet_layers(net)
+    model = NeuralNet(
+        layers=spec,
+        update=nesterov_momentum,
+        update_learning_rate=LEARNING_RATE[net],
+        update_momentum=MOMENTUM,
+        batch_iterator_train=BatchIterator(batch_size=BATCH),
+        train_split=TrainSplit(eval_size=0),
+        max_epochs=1,
+        verbose=0,
+        **kwargs,
+    )
+    model.initialize()
+    return model
+
+
+def aenet_epoch(model, X, y):
+    model.fit(X, y, epochs=1)
+    return model.train_history_[-1]["dur"]
+
+
+def build_torch(net, seed=0):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    if net == "mlp":
+        modules = [nn.Flatten(), nn.Linear(1024, MLP_HIDDEN), nn.ReLU(), nn.Linear(MLP_HIDDEN, N_CLASSES)]
+    else:
+        modules, channels, size = [], 1, 32
+        for filters, k in CNN_CONV:
+            modules += [nn.Conv2d(channels, filters, k), nn.ReLU(), nn.MaxPool2d(2)]
+            channels, size = filters, (size - k + 1) // 2
+        modules += [nn.Flatten(), nn.Linear(channels * size * size, CNN_HIDDEN), nn.ReLU()]
+        modules += [nn.Linear(CNN_HIDDEN, N_CLASSES)]
+    model = nn.Sequential(*modules)
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=LEARNING_RATE[net], momentum=MOMENTUM, nesterov=True
+    )
+    return model, optimizer
+
+
+def torch_epoch(model_and_optimizer, X, y):
+    import torch
+
+    model, optimizer = model_and_optimizer
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    for i in range(0, len(X), BATCH):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X[i : i + BATCH]), y[i : i + BATCH])
+        loss.backward()
+        optimizer.step()
+    loss.item()
+    return time.perf_counter() - start
+
+
+# -- FLOPs ---------------------------------------------------------------------
+
+
+def flops_per_sample(net):
+    """Multiply-adds x 2 of one forward + backward pass, per sample.
+
+    Forward: every conv and dense layer.  Backward: the weight gradient of
+    every layer and the input gradient of every layer but the first (the data
+    needs none).  Bias, activation, pooling and softmax work is left out.
+    """
+    layers = []  # (multiply-adds per sample)
+    if net == "mlp":
+        layers = [1024 * MLP_HIDDEN, MLP_HIDDEN * N_CLASSES]
+    else:
+        channels, size = 1, 32
+        for filters, k in CNN_CONV:
+            out = size - k + 1
+            layers.append(filters * out * out * channels * k * k)
+            channels, size = filters, out // 2
+        layers += [channels * size * size * CNN_HIDDEN, CNN_HIDDEN * N_CLASSES]
+    forward = sum(layers)
+    backward = 2 * sum(layers) - layers[0]
+    return 2 * (forward + backward)
+
+
+# -- subprocess jobs -------------------------------------------------------------
+
+
+def _child_compile(nets):
+    """Compile each net (NeuralNet.initialize), print the seconds as JSON."""
+    start = time.perf_counter()
+    import aenet  # noqa: F401
+
+    result = {"import": time.perf_counter() - start}
+    for net in nets:
+        start = time.perf_counter()
+        build_aenet(net)
+        result[net] = time.perf_counter() - start
+    print(json.dumps(result))
+
+
+def _child_jax(nets, epochs, samples, threads):
+    """Train on the jax-cpu device; print median s/epoch (first epoch, with the JIT, left out)."""
+    from aenet import device
+
+    result = {}
+    try:
+        device.configure("jax-cpu")
+    except Exception as error:  # DeviceError, or JAX failing to start
+        print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+        return
+    for net in nets:
+        try:
+            X, y = make_data(net, samples)
+            model = build_aenet(net)
+            aenet_epoch(model, X, y)  # the first epoch compiles the XLA programs
+            times = [aenet_epoch(model, X, y) for _ in range(epochs)]
+            result[net] = statistics.median(times)
+        except Exception as error:
+            result[net] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    print(json.dumps(result))
+
+
+def _run_child(args, env=None, timeout=3600):
+    cmd = [sys.executable, "-m", "aenet.bench", *args]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {proc.returncode}: {tail[:200]}"}
+    return json.loads(lines[-1])
+
+
+def compile_times(nets, threads):
+    """Cold (empty compile cache) then warm compile seconds per net, in subprocesses."""
+    env = {"OMP_NUM_THREADS": str(threads)}
+    with tempfile.TemporaryDirectory(prefix="aenet-bench-cache-") as cache:
+        env["AENET_CACHE_DIR"] = cache
+        cold = _run_child(["--_compile", ",".join(nets)], env)
+        warm = _run_child(["--_compile", ",".join(nets)], env)
+    return cold, warm
+
+
+# -- the benchmark -------------------------------------------------------------
+
+
+def make_data(net, samples, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((samples,) + INPUT[net], dtype=np.float32)
+    y = rng.integers(0, N_CLASSES, samples).astype(np.int32)
+    return X, y
+
+
+def time_epochs(net, epochs, samples, threads, torch_too=True, log=print):
+    """Alternate aenet and PyTorch epochs; return the per-epoch seconds of each."""
+    X, y = make_data(net, samples)
+    model = build_aenet(net)
+    runners = {"aenet": (lambda: aenet_epoch(model, X, y))}
+    if torch_too:
+        import torch
+
+        torch.set_num_threads(threads)
+        tmodel = build_torch(net)
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+        runners["pytorch"] = lambda: torch_epoch(tmodel, Xt, yt)
+    # warm-up on a slice: first-call allocations, lazy initialisation
+    warm = min(samples, 8 * BATCH)
+    model.fit(X[:warm], y[:warm], epochs=1)
+    if torch_too:
+        torch_epoch(tmodel, Xt[:warm], yt[:warm])
+    times = {name: [] for name in runners}
+    names = list(runners)
+    for epoch in range(epochs):
+        for name in names if epoch % 2 == 0 else names[::-1]:
+            times[name].append(runners[name]())
+        log(f"  {net} epoch {epoch + 1}: " + ", ".join(f"{n} {times[n][-1]:.3f} s" for n in names))
+    return times
+
+
+def _fmt(value, digits=3):
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    return f"{value:.{digits}f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m aenet.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nets", default=",".join(NETS), help="comma-separated: mlp,cnn")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per framework (default 3)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS/OpenMP/torch threads")
+    parser.add_argument("--samples", type=int, default=40000, help="training samples per epoch")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2,560 samples, 1 epoch, no compile/jax rows")
+    parser.add_argument("--no-compile", action="store_true", help="skip the cold/warm compile measurements")
+    parser.add_argument("--no-jax", action="store_true", help="skip the jax-cpu row")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--_compile", help=argparse.SUPPRESS)
+    parser.add_argument("--_jax", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args._compile:
+        return _child_compile(args._compile.split(","))
+    if args._jax:
+        return _child_jax(args._jax.split(","), args.epochs, args.samples, args.threads)
+
+    nets = [n.strip() for n in args.nets.split(",") if n.strip()]
+    bad = [n for n in nets if n not in NETS]
+    if bad or not nets:
+        parser.error(f"--nets: unknown net(s) {bad!r}; expected a subset of {','.join(NETS)}")
+    if args.quick:
+        args.samples, args.epochs, args.no_compile, args.no_jax = 2560, 1, True, True
+    if args.epochs < 1 or args.samples < BATCH or args.threads < 1:
+        parser.error("--epochs >= 1, --samples >= 128 and --threads >= 1 are required")
+
+    import aenet
+    from aenet import backend, device
+
+    backend.set_num_threads(args.threads)
+    torch_too = not args.no_torch
+    notes = []
+    if torch_too:
+        try:
+            import torch
+        except ImportError:
+            torch_too = False
+            notes.append("PyTorch skipped: not installed (pip install torch==2.13.0)")
+        else:
+            notes.append(f"PyTorch {torch.__version__}")
+
+    print(f"# aenet {aenet.__version__} on {device.cpu_model()}, {args.threads} thread(s), "
+          f"{args.samples} samples/epoch, batch {BATCH}, {args.epochs} epoch(s) each", flush=True)
+    rows = {}
+    for net in nets:
+        times = time_epochs(net, args.epochs, args.samples, args.threads, torch_too,
+                            log=lambda s: print(s, flush=True))
+        a = statistics.median(times["aenet"])
+        t = statistics.median(times["pytorch"]) if torch_too else None
+        rows[net] = {
+            "aenet": a,
+            "pytorch": t,
+            "ratio": a / t if t else None,
+            "gflops": flops_per_sample(net) * args.samples / a / 1e9,
+        }
+
+    if not args.no_compile:
+        print("  compiling in an empty cache, then again warm ...", flush=True)
+        cold, warm = compile_times(nets, args.threads)
+        for net in nets:
+            rows[net]["cold"] = cold.get(net, cold.get("error"))
+            rows[net]["warm"] = warm.get(net, warm.get("error"))
+        if "import" in cold:
+            notes.append(f"import aenet with an empty cache {cold['import']:.1f} s (aesara builds its own "
+                         f"C helpers once), warm {warm.get('import', float('nan')):.1f} s; compile = "
+                         "NeuralNet.initialize() (train, eval and predict functions), nets compiled in "
+                         "table order in one cache")
+    if not args.no_jax:
+        print("  jax-cpu ...", flush=True)
+        jax = _run_child(["--_jax", ",".join(nets), "--epochs", str(args.epochs),
+                          "--samples", str(args.samples), "--threads", str(args.threads)])
+        for net in nets:
+            value = jax.get(net, jax.get("error"))
+            if isinstance(value, str):
+                notes.append(f"jax-cpu {net} skipped: {value}")
+                value = "skipped"
+            rows[net]["jax"] = value
+
+    header = ["net", "threads", "aenet s/epoch", "PyTorch s/epoch", "aenet/PyTorch", "aenet GFLOP/s",
+              "jax-cpu s/epoch", "cold compile s", "warm compile s"]
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for net, r in rows.items():
+        cells = [net, str(args.threads), _fmt(r["aenet"]), _fmt(r["pytorch"]), _fmt(r["ratio"], 2),
+                 _fmt(r["gflops"], 1), _fmt(r.get("jax")), _fmt(r.get("cold"), 1), _fmt(r.get("warm"), 2)]
+        print("| " + " | ".join(cells) + " |")
+    print()
+    print(f"Medians of {args.epochs} epoch(s) per framework, alternating; "
+          f"GFLOP/s counts the conv/dense multiply-adds of forward + backward "
+          f"({', '.join(f'{n} {flops_per_sample(n) / 1e6:.2f} MFLOP/sample' for n in rows)}).")
+    for note in notes:
+        print(f"- {note}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
