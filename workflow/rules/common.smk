@@ -69,6 +69,15 @@ def check_config(config):
             "config: data_sha256 and data_md5 are both null; set one of them "
             "(the download is kept only when its checksum matches)"
         )
+    side = 32  # conv stages without padding, then max-pooling without the border
+    for i, stage in enumerate(config["cnn"]["conv"], 1):
+        side = (side - stage["filter_size"] + 1) // stage["pool_size"]
+        if side < 1:
+            raise ValueError(
+                f"config: cnn conv stage {i} ({stage['filter_size']}x{stage['filter_size']} "
+                f"filters, {stage['pool_size']}x{stage['pool_size']} pool) leaves no pixels "
+                "of the 32x32 input"
+            )
 
 
 with open(workflow.current_basedir.join(SCHEMA).get_path_or_uri(secret_free=True)) as f:

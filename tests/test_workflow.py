@@ -1,0 +1,319 @@
+"""The Snakemake workflow, run as a user runs it: snakemake from the venv in a copy of the project.
+
+Parse-time checks (lint, dry runs, schema errors) run concurrently, each in
+its own copy.  One real run of the whole DAG on a small synthetic archive,
+1 epoch per model, is shared by the end-to-end tests, which then build the
+report from it and ask for the gpu device on a machine without one.
+"""
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aenet.data import write_cifar10_archive
+from aenet.experiment import HISTORY_COLUMNS
+from aenet.report import COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+OFFICIAL_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+
+
+def copy_project(dest):
+    """The workflow's files (not results, logs or .snakemake) in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def snakemake(workdir, *args, timeout=600):
+    """Run the venv's snakemake in ``workdir``; the CompletedProcess, output as text."""
+    return subprocess.run(
+        [str(SNAKEMAKE), *map(str, args)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def job_counts(text):
+    """``{rule: count}`` from the "Job stats" table of a dry run."""
+    counts, in_table = {}, False
+    for line in text.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_table = True
+            continue
+        if in_table and len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+        elif in_table and counts and not line.strip():
+            break
+    return counts
+
+
+# -- parse-time checks -------------------------------------------------------------------------
+
+# name -> snakemake arguments; each runs once, concurrently, in its own copy.
+PARSE_RUNS = {
+    "lint": ["--lint"],
+    "dry_default": ["-n"],
+    "dry_cpu_gpu": ["-n", "--config", "device=cpu,gpu"],
+    "dry_strings": ["-n", "--config", "models=mlp", "device=cpu, jax-cpu", "mlp={hidden: [100, 100], epochs: 3}"],
+    "bad_device": ["-n", "--config", "device=cpu,tpu"],
+    "epochs_zero": ["-n", "--config", "mlp={epochs: 0}"],
+    "epochs_negative": ["-n", "--config", "cnn={epochs: -1}"],
+    "bad_url": ["-n", "--config", "data_url=htp:/x"],
+    "bad_model": ["-n", "--config", "models=[mlp, rnn]"],
+    "bad_batch_size": ["-n", "--config", "cnn={batch_size: 0}"],
+    "bad_learning_rate": ["-n", "--config", "mlp={learning_rate: 0}"],
+    "no_checksum": ["-n", "--config", "data_sha256=null"],
+    "wrong_checksum": [
+        "--cores", "1", "resources/cifar-10-python.tar.gz",
+        "--config", "data_url=cifar.tar.gz", f"data_sha256={OFFICIAL_SHA256}",
+    ],
+    "conv_too_deep": [
+        "-n", "--config",
+        "cnn={conv: [{filters: 8, filter_size: 9, pool_size: 4}, {filters: 8, filter_size: 9, pool_size: 2}]}",
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def parse_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("parse")
+
+    def run(name):
+        workdir = copy_project(base / name)
+        if name == "wrong_checksum":
+            write_cifar10_archive(workdir / "cifar.tar.gz", n_per_batch=2, n_test=2)
+        result = snakemake(workdir, *PARSE_RUNS[name], timeout=300)
+        result.workdir = workdir
+        return name, result
+
+    with ThreadPoolExecutor(max_workers=len(PARSE_RUNS)) as pool:
+        return dict(pool.map(run, PARSE_RUNS))
+
+
+def test_lint_is_clean(parse_runs):
+    result = parse_runs["lint"]
+    assert result.returncode == 0, output(result)
+    assert "Congratulations, your workflow is in a good condition" in output(result)
+
+
+def test_dry_run_default_config_plans_the_post(parse_runs):
+    result = parse_runs["dry_default"]
+    assert result.returncode == 0, output(result)
+    assert job_counts(result.stdout) == {
+        "all": 1, "download_data": 1, "preprocess_data": 1, "configure_device": 1,
+        "train_model": 2, "aggregate_results": 1, "total": 7,
+    }  # fmt: skip
+    for target in ("results/metrics/mlp_cpu.json", "results/metrics/cnn_cpu.json", "results/device/cpu.json"):
+        assert target in result.stdout
+
+
+def test_dry_run_cpu_and_gpu_trains_each_model_on_each(parse_runs):
+    result = parse_runs["dry_cpu_gpu"]
+    assert result.returncode == 0, output(result)
+    counts = job_counts(result.stdout)
+    assert counts["configure_device"] == 2 and counts["train_model"] == 4
+    for target in ("results/metrics/cnn_gpu.json", "results/device/gpu.json", "gpu=1"):
+        assert target in result.stdout
+
+
+def test_command_line_strings_get_the_schema_types(parse_runs):
+    """Nested --config values arrive as strings; lists may be comma-separated."""
+    result = parse_runs["dry_strings"]
+    assert result.returncode == 0, output(result)
+    counts = job_counts(result.stdout)
+    assert counts["train_model"] == 2 and counts["configure_device"] == 2
+    assert "results/metrics/mlp_jax-cpu.json" in result.stdout
+    assert "cnn_" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("bad_device", ["instance['device']", "'cpu,tpu' does not match"]),
+        ("epochs_zero", ["instance['mlp']['epochs']", "0 is less than or equal to the minimum of 0"]),
+        ("epochs_negative", ["instance['cnn']['epochs']", "-1 is less than or equal to the minimum of 0"]),
+        ("bad_url", ["instance['data_url']", "'htp:/x' does not match"]),
+        ("bad_model", ["instance['models'][1]", "'rnn' is not one of ['mlp', 'cnn']"]),
+        ("bad_batch_size", ["instance['cnn']['batch_size']", "minimum of 0"]),
+        ("bad_learning_rate", ["instance['mlp']['learning_rate']", "minimum of 0"]),
+    ],
+)
+def test_schema_rejects_bad_config_before_any_job(parse_runs, name, expected):
+    result = parse_runs[name]
+    text = output(result)
+    assert result.returncode != 0, text
+    assert "Error validating config file" in text
+    for fragment in expected:
+        assert fragment in text
+    assert "Job stats" not in text and "Building DAG" not in text
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("no_checksum", "data_sha256 and data_md5 are both null"),
+        ("conv_too_deep", "conv stage 2"),
+    ],
+)
+def test_config_checks_beyond_the_schema_fail_at_parse_time(parse_runs, name, expected):
+    result = parse_runs[name]
+    assert result.returncode != 0
+    assert expected in output(result)
+    assert "Job stats" not in output(result)
+
+
+def test_wrong_checksum_names_both_digests_and_keeps_no_archive(parse_runs, tmp_path):
+    result = parse_runs["wrong_checksum"]
+    text = output(result)
+    assert result.returncode != 0
+    actual = sha256(write_cifar10_archive(tmp_path / "same.tar.gz", n_per_batch=2, n_test=2))
+    assert "download_data: fetch: checksum mismatch" in text
+    assert OFFICIAL_SHA256 in text and actual in text
+    resources = result.workdir / "resources"
+    assert not resources.exists() or not any(resources.iterdir())
+
+
+# -- one real run ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def e2e(tmp_path_factory):
+    """The whole DAG on a synthetic archive (5 x 60 training, 100 test images), 1 epoch each."""
+    workdir = copy_project(tmp_path_factory.mktemp("e2e") / "project")
+    archive = write_cifar10_archive(workdir / "data" / "cifar-synthetic.tar.gz", n_per_batch=60, n_test=100)
+    config = [
+        "--config", f"data_url={archive.relative_to(workdir)}", f"data_sha256={sha256(archive)}",
+        "mlp={epochs: 1}", "cnn={epochs: 1}",
+    ]  # fmt: skip
+    result = snakemake(workdir, "--cores", "2", *config)
+    assert result.returncode == 0, output(result)[-6000:]
+    return {"dir": workdir, "config": config, "result": result}
+
+
+def test_run_writes_every_output(e2e):
+    d = e2e["dir"]
+    expected = [
+        "resources/cifar-10-python.tar.gz",
+        "results/arrays/X_train.npy", "results/arrays/y_train.npy",
+        "results/arrays/X_test.npy", "results/arrays/y_test.npy",
+        "results/device/cpu.json",
+        "results/summary.csv", "results/summary.png",
+        "logs/download/cifar-10-python.log", "logs/preprocess/arrays.log", "logs/device/cpu.log",
+        "logs/aggregate/summary.log",
+        "benchmarks/download/cifar-10-python.tsv", "benchmarks/preprocess/arrays.tsv",
+    ]  # fmt: skip
+    for model in ("mlp", "cnn"):
+        expected += [
+            f"results/models/{model}_cpu.npz", f"results/history/{model}_cpu.csv",
+            f"results/metrics/{model}_cpu.json", f"logs/train/{model}_cpu.log",
+            f"benchmarks/train/{model}_cpu.tsv",
+        ]  # fmt: skip
+    missing = [path for path in expected if not (d / path).is_file()]
+    assert not missing
+    assert not list(d.rglob(".*.tmp-*")), "temporary files left behind"
+
+
+def test_summary_has_a_row_per_model_with_the_post_beside_it(e2e):
+    summary = pd.read_csv(e2e["dir"] / "results/summary.csv")
+    assert list(summary.columns) == list(COLUMNS)
+    assert list(zip(summary["model"], summary["device"])) == [("mlp", "cpu"), ("cnn", "cpu")]
+    assert (summary["epochs"] == 1).all()
+    assert summary["speedup_vs_cpu"].tolist() == [1.0, 1.0]
+    assert summary["post_test_accuracy"].tolist() == [0.41, 0.61]
+    assert summary["post_epoch_seconds"].tolist() == [1.3, 177.0]
+    assert summary["test_accuracy"].between(0, 1).all()
+    assert (summary["epoch_seconds_median"] > 0).all()
+    assert (summary["threads"] == 2).all()
+
+
+def test_summary_plot_is_a_png(e2e):
+    data = (e2e["dir"] / "results/summary.png").read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def test_metrics_and_history_per_model(e2e):
+    d = e2e["dir"]
+    for model in ("mlp", "cnn"):
+        metrics = json.loads((d / f"results/metrics/{model}_cpu.json").read_text())
+        for key in (
+            "test_accuracy", "valid_accuracy", "epoch_seconds_median", "epoch_seconds_min",
+            "epoch_seconds_max", "train_seconds", "compile_seconds", "epochs", "device",
+            "used_device", "threads", "versions",
+        ):  # fmt: skip
+            assert key in metrics, key
+        assert 0 <= metrics["test_accuracy"] <= 1 and 0 <= metrics["valid_accuracy"] <= 1
+        assert metrics["device"] == "cpu" and metrics["used_device"].startswith("cpu")
+        assert metrics["epochs"] == 1 and metrics["threads"] == 2
+        assert metrics["n_train"] == 300 and metrics["n_test"] == 100
+        assert metrics["versions"]["aesara"] == "2.9.4"
+        history = pd.read_csv(d / f"results/history/{model}_cpu.csv")
+        assert list(history.columns) == list(HISTORY_COLUMNS)
+        assert history["epoch"].tolist() == [1]
+        assert np.isfinite(history.to_numpy(dtype=float)).all()
+
+
+def test_train_log_holds_the_epoch_table(e2e):
+    log = (e2e["dir"] / "logs/train/cnn_cpu.log").read_text()
+    assert "learnable parameters" in log
+    assert "valid acc" in log and "dur" in log
+
+
+def test_device_file_describes_settings_hardware_and_exp_check(e2e):
+    info = json.loads((e2e["dir"] / "results/device/cpu.json").read_text())
+    assert info["device"] == "cpu"
+    assert info["aesara"]["floatX"] == "float32"
+    assert {"mode", "linker", "blas__ldflags", "compiledir"} <= set(info["aesara"])
+    assert info["hardware"]["cpu_model"] and info["hardware"]["logical_cpus"] >= 1
+    check = info["exp_check"]
+    assert check["vector_length"] == 230_400 and check["iterations"] == 1000
+    assert check["computed_on"].startswith("cpu")
+
+
+def test_report_bundles_the_results(e2e):
+    result = snakemake(e2e["dir"], "--report", "report.html", *e2e["config"])
+    assert result.returncode == 0, output(result)[-4000:]
+    html = (e2e["dir"] / "report.html").read_text(errors="replace")
+    assert len(html) > 50_000
+    for name in ("summary.csv", "summary.png"):
+        assert name in html
+
+
+def test_gpu_without_a_gpu_fails_at_configure(e2e):
+    d = e2e["dir"]
+    result = snakemake(d, "--cores", "2", *e2e["config"], "device=gpu")
+    text = output(result)
+    assert result.returncode != 0
+    assert "configure_device" in text and "device 'gpu'" in text
+    assert "jax[cuda12]" in text or "NVIDIA driver" in text
+    assert "device 'gpu'" in (d / "logs/device/gpu.log").read_text()
+    assert not list((d / "results/metrics").glob("*_gpu.json"))
+    assert not (d / "results/device/gpu.json").exists()
+    assert not list((d / "logs/train").glob("*_gpu.log")), "a gpu training job started"
