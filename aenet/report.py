@@ -134,7 +134,7 @@ def plot_summary(table, path):
     low = median - table["epoch_seconds_min"].astype(float).to_numpy()
     high = table["epoch_seconds_max"].astype(float).to_numpy() - median
     post_seconds = table["post_epoch_seconds"].astype(float).to_numpy()
-    ax_time.bar(x - width / 2, median, width, yerr=[low, high], capsize=3, color=ours_color, label="this run")
+    ax_time.bar(x - width / 2, median, width, yerr=np.vstack([low, high]), capsize=3, color=ours_color, label="this run")
     ax_time.bar(x + width / 2, post_seconds, width, color=post_color, hatch="//", edgecolor="#666666",
                 label="post (2015)")  # fmt: skip
     for xi, value in zip(x - width / 2, median):
