@@ -54,8 +54,8 @@ def create_param(spec, shape, name=None):
     """A shared variable of ``shape`` made from ``spec``.
 
     ``spec`` may be a shared variable (returned as is, after a shape check, so
-    layers can share weights), a numpy array (wrapped, its dtype kept) or a
-    callable such as an :class:`aenet.lasagne.init.Initializer`, called with
+    layers can share weights), a numpy array (wrapped, its dtype kept, its
+    length-1 axes made broadcastable as in Lasagne) or a callable such as an :class:`aenet.lasagne.init.Initializer`, called with
     ``shape`` and returning either of the other two.  An unnamed result is
     given ``name``.
     """
@@ -68,7 +68,7 @@ def create_param(spec, shape, name=None):
     if isinstance(spec, SharedVariable):
         param = spec
     elif isinstance(spec, np.ndarray):
-        param = aesara.shared(spec)
+        param = aesara.shared(spec, shape=tuple(1 if s == 1 else None for s in spec.shape))
     elif callable(spec):
         return create_param(spec(shape), shape, name)
     else:
