@@ -47,7 +47,9 @@ def conv(**kwargs):
 def dense(nonlinearity, flatten_first=False):
     def make(l_in, seed):
         incoming = FlattenLayer(l_in) if flatten_first else l_in
-        return DenseLayer(incoming, 4, W=float64_init(seed), b=float64_init(seed + 1), nonlinearity=nonlinearity)
+        return DenseLayer(
+            incoming, 4, W=float64_init(seed), b=float64_init(seed + 1), nonlinearity=nonlinearity
+        )
 
     return make
 
@@ -64,7 +66,9 @@ CASES = {
     "conv-int": conv(filter_size=(3, 2), pad=1),
     "conv-tuple-noflip": conv(filter_size=(3, 3), pad=(2, 1), flip_filters=False),
     "conv-untied": conv(filter_size=(3, 2), untie_biases=True),
-    "conv-rectify": lambda l_in, seed: Conv2DLayer(l_in, 3, 3, W=float64_init(seed), b=float64_init(seed + 1)),
+    "conv-rectify": lambda l_in, seed: Conv2DLayer(
+        l_in, 3, 3, W=float64_init(seed), b=float64_init(seed + 1)
+    ),
     "pool-2": lambda l_in, seed: MaxPool2DLayer(l_in, 2),
     "pool-keep-border": lambda l_in, seed: MaxPool2DLayer(l_in, 3, stride=2, ignore_border=False),
     "pool-pad": lambda l_in, seed: MaxPool2DLayer(l_in, 3, stride=(2, 1), pad=(1, 2)),

@@ -41,12 +41,13 @@ WEIGHTS = 36 + 80 + 15
 BIASES = 4 + 5 + 3
 
 
-# -- parameters and tags ---------------------------------------------------------------
+# -- parameters and tags -----------------------------------------------------------------
 
 
 def test_params_are_named_float32_shared_variables():
     l_in, conv, pool, hidden, out = small_net()
-    assert [p.name for p in get_all_params(out)] == ["conv.W", "conv.b", "hidden.W", "hidden.b", "out.W", "out.b"]
+    names = ["conv.W", "conv.b", "hidden.W", "hidden.b", "out.W", "out.b"]
+    assert [p.name for p in get_all_params(out)] == names
     assert {p.dtype for p in get_all_params(out)} == {"float32"}
     assert conv.W.get_value().shape == (4, 1, 3, 3) and conv.b.get_value().shape == (4,)
     assert hidden.W.get_value().shape == (16, 5)
@@ -106,7 +107,7 @@ def test_shared_weights_are_listed_once():
     assert count_params(second) == 16 + 4 + 4
 
 
-# -- create_param ----------------------------------------------------------------------
+# -- create_param ------------------------------------------------------------------------
 
 
 def test_create_param_keeps_an_arrays_dtype_and_copies_nothing_else():
@@ -152,7 +153,7 @@ def test_branches_share_their_common_layers():
     assert get_all_layers([left, right]) == [l_in, trunk, left, right]
 
 
-# -- get/set param values -------------------------------------------------------------------
+# -- get/set param values ----------------------------------------------------------------
 
 
 def test_param_values_round_trip_and_are_copies():
@@ -207,7 +208,7 @@ def test_set_param_values_wrong_shape_names_the_param_and_sets_nothing():
         np.testing.assert_array_equal(got, wanted)
 
 
-# -- get_output routing ----------------------------------------------------------------------
+# -- get_output routing ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

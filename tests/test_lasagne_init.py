@@ -1,4 +1,4 @@
-"""aenet.lasagne.init and .random: distributions, scaling rules, seeding; and the docstring examples."""
+"""aenet.lasagne.init and .random (distributions, scaling, seeding), and the docstring examples."""
 import aenet.lasagne  # noqa: F401  (configures aesara before it is imported)
 
 import doctest

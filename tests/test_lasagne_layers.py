@@ -38,7 +38,7 @@ def random_init(seed):
     return lambda shape: rng.standard_normal(shape).astype(np.float32)
 
 
-# -- numpy references ------------------------------------------------------------
+# -- numpy references --------------------------------------------------------------------
 
 
 def conv_reference(x, W, b, stride, pad, flip):
@@ -103,7 +103,7 @@ def relu(x):
     return np.maximum(x, 0)
 
 
-# -- the layers under test ----------------------------------------------------------
+# -- the layers under test ---------------------------------------------------------------
 
 # id -> (conv keyword arguments, numpy nonlinearity)
 CONV_CASES = {
@@ -173,7 +173,7 @@ def values(layer):
     return {param.name: param.get_value() for param in layer.get_params()}
 
 
-# -- forward parity --------------------------------------------------------------------
+# -- forward parity ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", list(CONV_CASES))
@@ -181,9 +181,8 @@ def test_conv_matches_numpy(net, name):
     built, outputs, x, _ = net
     layer = built["conv-" + name]
     activation = CONV_CASES[name][1] or (lambda v: v)
-    expected = activation(
-        conv_reference(x, layer.W.get_value(), values(layer).get("b"), layer.stride, layer.pad, layer.flip_filters)
-    )
+    W, b = layer.W.get_value(), values(layer).get("b")
+    expected = activation(conv_reference(x, W, b, layer.stride, layer.pad, layer.flip_filters))
     assert outputs["conv-" + name].shape == expected.shape
     np.testing.assert_allclose(outputs["conv-" + name], expected, rtol=1e-4, atol=1e-4)
 
@@ -231,7 +230,7 @@ def test_conv_graph_uses_aenet_corrmm(net):
     assert any(isinstance(node.op, CorrMM) for node in fn.maker.fgraph.apply_nodes)
 
 
-# -- output shapes ---------------------------------------------------------------------
+# -- output shapes -----------------------------------------------------------------------
 
 
 def test_output_shape_matches_actual_output(net):
@@ -296,7 +295,7 @@ def test_dense_and_shape_layers_output_shape_by_hand():
     assert InputLayer((None, 5)).output_shape == (None, 5)
 
 
-# -- construction errors ------------------------------------------------------------------
+# -- construction errors -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

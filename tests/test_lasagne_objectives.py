@@ -30,7 +30,8 @@ LOGIT_LABELS = np.array([1, 2, 0], np.int32)
 @pytest.fixture(scope="module")
 def results():
     p, y, t, pb, tb, a, b, w, z, zy = (
-        at.fmatrix("p"), at.ivector("y"), at.fmatrix("t"), at.tensor("float32", shape=(None, 1), name="pb"), at.ivector("tb"),
+        at.fmatrix("p"), at.ivector("y"), at.fmatrix("t"),
+        at.tensor("float32", shape=(None, 1), name="pb"), at.ivector("tb"),
         at.fmatrix("a"), at.fmatrix("b"), at.fvector("w"), at.fmatrix("z"), at.ivector("zy"),
     )  # fmt: skip
     ce = objectives.categorical_crossentropy(p, y)
@@ -136,7 +137,7 @@ def test_losses_stay_float32_with_int_targets(results):
         assert exprs[name].dtype == "float32", name
 
 
-# -- nonlinearities ------------------------------------------------------------------------------
+# -- nonlinearities ----------------------------------------------------------------------
 
 
 def test_nonlinearities_match_numpy(results):
@@ -156,7 +157,7 @@ def test_identity_is_linear_and_returns_its_input():
     assert nonlinearities.linear(x) is x
 
 
-# -- regularization ---------------------------------------------------------------------------------
+# -- regularization ----------------------------------------------------------------------
 
 
 def test_penalties_cover_weights_not_biases():

@@ -23,7 +23,7 @@ def grad(w):
     return A * (w - C)
 
 
-# -- numpy references, written from the update rules' definitions --------------------------
+# -- numpy references, written from the update rules' definitions ------------------------
 
 
 def sgd_reference(w):
@@ -119,7 +119,7 @@ def test_adam_counts_its_steps():
     assert t.get_value() == 3
 
 
-# -- dtypes -------------------------------------------------------------------------------
+# -- dtypes ------------------------------------------------------------------------------
 
 
 def float32_param():
@@ -178,7 +178,7 @@ def test_float64_params_stay_float64():
         assert result[w].dtype == "float64"
 
 
-# -- get_or_compute_grads and apply_* arguments ---------------------------------------------------
+# -- get_or_compute_grads and apply_* arguments ------------------------------------------
 
 
 def test_get_or_compute_grads_passes_a_list_through():

@@ -2,6 +2,7 @@
 import aesara.tensor as at
 
 from aenet.lasagne.layers import get_all_params
+from aenet.lasagne.utils import as_list
 
 __all__ = ["l1", "l2", "apply_penalty", "regularize_layer_params", "regularize_network_params"]
 
@@ -18,14 +19,13 @@ def l2(x):
 
 def apply_penalty(tensor_or_tensors, penalty, **kwargs):
     """Sum of ``penalty(t, **kwargs)`` over a tensor or a list of them."""
-    tensors = tensor_or_tensors if isinstance(tensor_or_tensors, (list, tuple)) else [tensor_or_tensors]
-    return sum(penalty(t, **kwargs) for t in tensors)
+    return sum(penalty(t, **kwargs) for t in as_list(tensor_or_tensors))
 
 
 def regularize_layer_params(layer, penalty, tags={"regularizable": True}, **kwargs):  # noqa: B006
     """Penalty of the parameters of a layer (or list of layers) that carry ``tags``."""
-    layers = layer if isinstance(layer, (list, tuple)) else [layer]
-    return apply_penalty([p for current in layers for p in current.get_params(**tags)], penalty, **kwargs)
+    params = [param for current in as_list(layer) for param in current.get_params(**tags)]
+    return apply_penalty(params, penalty, **kwargs)
 
 
 def regularize_network_params(layer, penalty, tags={"regularizable": True}, **kwargs):  # noqa: B006

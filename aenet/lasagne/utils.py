@@ -6,7 +6,7 @@ import aesara.tensor as at
 import numpy as np
 from aesara.compile.sharedvalue import SharedVariable
 
-__all__ = ["floatX", "as_tuple", "as_dtype", "create_param", "unique"]
+__all__ = ["floatX", "as_tuple", "as_list", "as_dtype", "create_param", "unique"]
 
 
 def floatX(arr):
@@ -37,6 +37,11 @@ def as_tuple(x, n, t=None):
     return values
 
 
+def as_list(x):
+    """A list or tuple as a list, anything else as a one-element list."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
 def as_dtype(value, dtype):
     """A number, array or symbolic scalar as a symbolic value of ``dtype``.
 
@@ -55,9 +60,9 @@ def create_param(spec, shape, name=None):
 
     ``spec`` may be a shared variable (returned as is, after a shape check, so
     layers can share weights), a numpy array (wrapped, its dtype kept, its
-    length-1 axes made broadcastable as in Lasagne) or a callable such as an :class:`aenet.lasagne.init.Initializer`, called with
-    ``shape`` and returning either of the other two.  An unnamed result is
-    given ``name``.
+    length-1 axes made broadcastable as in Lasagne) or a callable such as an
+    :class:`aenet.lasagne.init.Initializer`, called with ``shape`` and
+    returning either of the other two.  An unnamed result is given ``name``.
     """
     shape = tuple(shape)
     if not all(isinstance(s, numbers.Integral) and s > 0 for s in shape):

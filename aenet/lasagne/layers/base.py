@@ -37,6 +37,9 @@ class Layer:
     (``None`` for a dimension unknown until run time).  Subclasses register
     parameters with :meth:`add_param` and implement :meth:`get_output_shape_for`
     and :meth:`get_output_for`.
+
+    >>> Layer((None, 3, 5)).output_shape
+    (None, 3, 5)
     """
 
     def __init__(self, incoming, name=None):

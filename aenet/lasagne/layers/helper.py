@@ -7,7 +7,7 @@ import aesara.tensor as at
 import numpy as np
 
 from aenet.lasagne.layers.input import InputLayer
-from aenet.lasagne.utils import unique
+from aenet.lasagne.utils import as_list, unique
 
 __all__ = [
     "get_all_layers",
@@ -18,12 +18,6 @@ __all__ = [
     "get_all_param_values",
     "set_all_param_values",
 ]
-
-
-def _as_list(layer_or_layers):
-    if isinstance(layer_or_layers, (list, tuple)):
-        return list(layer_or_layers)
-    return [layer_or_layers]
 
 
 def _map(function, layer_or_layers):
@@ -50,7 +44,7 @@ def get_all_layers(layer, treat_as_input=None):
             visit(current.input_layer)
         ordered.append(current)
 
-    for output in _as_list(layer):
+    for output in as_list(layer):
         visit(output)
     return ordered
 
@@ -110,7 +104,6 @@ def get_output_shape(layer_or_layers, input_shapes=None):
     tuples instead of expressions; without it each layer's ``output_shape``
     is returned.
     """
-
     if input_shapes is None:
         return _map(lambda layer: layer.output_shape, layer_or_layers)
 

@@ -28,7 +28,8 @@ class InputLayer(Layer):
             input_var = at.tensor(aesara.config.floatX, shape=(None,) * len(self.shape), name=var_name)
         elif input_var.ndim != len(self.shape):
             raise ValueError(
-                "input_var has %d dimensions but shape=%r has %d" % (input_var.ndim, self.shape, len(self.shape))
+                "input_var has %d dimensions but shape=%r has %d"
+                % (input_var.ndim, self.shape, len(self.shape))
             )
         self.input_var = input_var
         self.input_layer = None
