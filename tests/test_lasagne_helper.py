@@ -55,6 +55,14 @@ def test_params_are_named_float32_shared_variables():
     assert [p.name for p in unnamed.get_params()] == ["W", "b"]
 
 
+def test_input_layer_makes_a_floatX_variable_of_the_right_rank():
+    assert InputLayer((None, 3, 4)).input_var.type == at.ftensor3().type
+    assert InputLayer((None, 3)).input_var.name == "input"
+    assert InputLayer((None, 3), name="x").input_var.name == "x.input"
+    given = at.dmatrix()
+    assert InputLayer((2, 3), input_var=given).input_var is given
+
+
 def test_biases_are_trainable_but_not_regularizable():
     layer = DenseLayer((None, 2), 3)
     assert layer.params[layer.W] == {"trainable", "regularizable"}

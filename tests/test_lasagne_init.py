@@ -3,6 +3,7 @@ import aenet.lasagne  # noqa: F401  (configures aesara before it is imported)
 
 import doctest
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -120,10 +121,14 @@ def test_set_rng_makes_samples_reproducible():
     assert not np.array_equal(first, other)
 
 
-def test_default_rng_is_numpys_global_one():
+def test_fresh_import_configures_aesara_and_uses_numpys_global_rng():
     """Checked in a fresh interpreter, since other tests may have called set_rng."""
-    code = "import aenet.lasagne.random as r, numpy as np; assert r.get_rng() is np.random"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    code = (
+        "import aenet.lasagne.random as r, aesara, numpy as np\n"
+        "assert aesara.config.floatX == 'float32', aesara.config.floatX\n"
+        "assert r.get_rng() is np.random, r.get_rng()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "AESARA_FLAGS": ""})
 
 
 def test_numpy_seed_drives_the_numpy_rng():
