@@ -335,7 +335,7 @@ class _Geometry:
         return config
 
     def pad_input(self, x, value):
-        return jax.lax.pad(x, jnp.array(value, x.dtype), self.padding())
+        return jax.lax.pad(x, np.array(value, x.dtype), self.padding())
 
     def unpad(self, x):
         index = (slice(None),) * self.lead
@@ -396,10 +396,12 @@ def _pool(x, geometry, mode, ignore_border):
         return jnp.zeros(x.shape[: g.lead] + g.out, x.dtype)
     window = (1,) * g.lead + g.ws
     strides = (1,) * g.lead + g.stride
+    # NumPy init values: JAX recognizes max/add with a concrete identity as its
+    # reduce_window_max/sum primitives, which it can differentiate and transpose.
     if mode == "max":
-        low = jnp.array(_lowest(x.dtype), x.dtype)
+        low = np.array(_lowest(x.dtype), x.dtype)
         return jax.lax.reduce_window(g.pad_input(x, low), low, jax.lax.max, window, strides, "VALID")
-    zero = jnp.array(0, x.dtype)
+    zero = np.array(0, x.dtype)
     total = jax.lax.reduce_window(g.pad_input(x, zero), zero, jax.lax.add, window, strides, "VALID")
     if mode == "sum":
         return total
@@ -429,15 +431,16 @@ def _max_pool_grad(x, maxout, gz, geometry):
         return jnp.zeros_like(x)
     low = _lowest(x.dtype)
     if g.tiles():
-        # Non-overlapping windows: split each pooled axis into (window, offset) and compare.
-        padded = g.pad_input(x, low)
-        split = padded.shape[: g.lead] + tuple(
-            d for z, w in zip(g.out, g.ws) for d in (z, w)
-        )
+        # Windows tile the input: crop (or pad) it to whole windows, split each pooled
+        # axis into (window, offset) and compare, all in one elementwise pass.
+        frame = [(0, z * w - n, 0) for n, z, w in zip(g.spatial, g.out, g.ws)]
+        tiled = jax.lax.pad(x, jnp.array(low, x.dtype), [(0, 0, 0)] * g.lead + frame)
+        split = tiled.shape[: g.lead] + tuple(d for z, w in zip(g.out, g.ws) for d in (z, w))
         expand = (Ellipsis,) + tuple(i for _ in g.ws for i in (slice(None), None))
-        blocks = padded.reshape(split)
+        blocks = tiled.reshape(split)
         grad = jnp.where(blocks == maxout[expand], gz[expand], jnp.zeros((), x.dtype))
-        return g.unpad(grad.reshape(padded.shape))
+        back = [(0, 0, 0)] * g.lead + [(0, -high, 0) for _, high, _ in frame]
+        return jax.lax.pad(grad.reshape(tiled.shape), jnp.zeros((), x.dtype), back)
     padded = g.pad_input(x, low)
     zero = jnp.array(0, x.dtype)
     grad = None
