@@ -53,7 +53,7 @@ from aesara.tensor.basic import MakeVector, ScalarFromTensor, TensorFromScalar
 from aesara.tensor.elemwise import DimShuffle, Elemwise
 from aesara.tensor.math import Argmax
 from aesara.tensor.random.basic import BinomialRV
-from aesara.tensor.shape import Shape, Shape_i
+from aesara.tensor.shape import Shape, Shape_i, SpecifyShape
 from aesara.tensor.subtensor import Subtensor
 
 with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
@@ -78,7 +78,7 @@ with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated
         Pool,
     )
 
-__all__ = ["JAX_MODE", "EXCLUDED_REWRITES", "HostShapeOp", "pool_output_shape"]
+__all__ = ["JAX_MODE", "EXCLUDED_REWRITES", "HostShapeOp", "StaticSpecifyShape", "pool_output_shape"]
 
 # fast_run rewrites for aesara's C backend only, which JAX mode must skip.
 EXCLUDED_REWRITES = ("conv_opts", "AbstractConvCheck")
@@ -187,13 +187,35 @@ def jax_funcify_HostShapeOp(op, node=None, **kwargs):
     return host_shape
 
 
+class StaticSpecifyShape(SpecifyShape):
+    """``SpecifyShape`` checked against the static shape while JAX traces the graph.
+
+    aesara's JAX version compares the whole shape, unspecified (None)
+    dimensions included, so it fails on e.g. ``(None, 1, None, None)``.
+    """
+
+
+@jax_funcify.register(StaticSpecifyShape)
+def jax_funcify_StaticSpecifyShape(op, node=None, **kwargs):
+    def specify_shape(x, *shape):
+        for axis, (actual, expected) in enumerate(zip(x.shape, shape)):
+            if expected is None or isinstance(expected, jax.core.Tracer):
+                continue
+            if actual != int(np.asarray(expected)):
+                raise AssertionError(f"SpecifyShape: axis {axis} has length {actual}, expected {int(expected)}")
+        return x
+
+    return specify_shape
+
+
 def _is_shape_value(var):
     dtype = getattr(var.type, "dtype", "")
     return dtype.startswith(("int", "uint", "bool")) and getattr(var.type, "ndim", 0) <= 1
 
 
 class HostShapes(GraphRewriter):
-    """Wrap the integer arithmetic on shapes and constants in :class:`HostShapeOp`."""
+    """Wrap the integer arithmetic on shapes and constants in :class:`HostShapeOp`,
+    and check ``SpecifyShape`` against the static shape (:class:`StaticSpecifyShape`)."""
 
     def add_requirements(self, fgraph):
         fgraph.attach_feature(ReplaceValidate())
@@ -205,7 +227,10 @@ class HostShapes(GraphRewriter):
             return isinstance(var, Constant) or var in static
 
         for node in fgraph.toposort():
-            if isinstance(node.op, (Shape, Shape_i, HostShapeOp)):
+            if type(node.op) is SpecifyShape:
+                checked = StaticSpecifyShape().make_node(*node.inputs).outputs
+                fgraph.replace_all_validate(list(zip(node.outputs, checked)), reason="aenet_host_shapes")
+            elif isinstance(node.op, (Shape, Shape_i, HostShapeOp)):
                 static.update(node.outputs)
             elif (
                 isinstance(node.op, _HOST_OPS)

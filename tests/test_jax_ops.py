@@ -242,7 +242,7 @@ def logits():
 def test_softmax_with_bias_matches_c(logits):
     x, b = at.matrix("x"), at.vector("b")
     compare(
-        [x, b], [nnet.softmax(x + b)], logits[:2], expect_ops=["SoftmaxWithBias"], wrt=[x, b]
+        [x, b], [nnet.softmax(x + b, axis=-1)], logits[:2], expect_ops=["SoftmaxWithBias"], wrt=[x, b]
     )
 
 
@@ -261,7 +261,7 @@ def test_crossentropy_softmax_ops_match_c(logits):
 
 def test_crossentropy_of_softmax_is_rewritten_and_matches_c(logits):
     x, b, y = at.matrix("x"), at.vector("b"), at.ivector("y")
-    loss = nnet.categorical_crossentropy(nnet.softmax(x + b), y).mean()
+    loss = nnet.categorical_crossentropy(nnet.softmax(x + b, axis=-1), y).mean()
     compare(
         [x, b, y],
         [loss],
@@ -318,7 +318,7 @@ def test_jax_graphs_stay_float32():
     from aenet.jax_ops import JAX_MODE
 
     x, b, y = at.matrix("x"), at.vector("b"), at.ivector("y")
-    proba = nnet.softmax(x + b)
+    proba = nnet.softmax(x + b, axis=-1)
     loss = nnet.categorical_crossentropy(proba, y).mean()
     accuracy = at.mean(at.eq(at.argmax(proba, axis=1), y), dtype=aesara.config.floatX)
     f = aesara.function([x, b, y], [loss, accuracy, *aesara.grad(loss, [x, b])], mode=JAX_MODE)
@@ -360,3 +360,12 @@ def test_binomial_masks_in_jax_mode():
     assert set(np.unique(first)) <= {0.0, 1.0}
     assert abs(first.mean() - 0.8) < 0.01
     assert np.mean(first != second) > 0.2
+
+
+def test_specify_shape_with_unknown_dimensions():
+    """aesara's JAX SpecifyShape rejects None dimensions; aenet checks the static shape."""
+    x = at.matrix("x")
+    f = aesara.function([x], at.specify_shape(x, (None, 3)) * 2, mode=jax_mode())
+    np.testing.assert_array_equal(np.asarray(f(np.ones((2, 3), "float32"))), 2 * np.ones((2, 3)))
+    with pytest.raises(AssertionError, match="axis 1 has length 4, expected 3"):
+        f(np.ones((2, 4), "float32"))
