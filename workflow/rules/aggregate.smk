@@ -1,7 +1,9 @@
 # Stage 5: one table and one figure over every model and device, beside the post's figures.
+# Light enough to run locally under a cluster executor.
 
 
 rule aggregate_results:
+    localrule: True
     input:
         metrics=all_metrics(),
     output:

@@ -1,7 +1,10 @@
 # Stage 1: fetch the CIFAR-10 "python version" archive and verify its checksum.
+# A local rule: under a cluster executor it runs where snakemake runs, since
+# compute nodes often have no network.
 
 
 rule download_data:
+    localrule: True
     output:
         archive="resources/cifar-10-python.tar.gz",
     params:
