@@ -201,6 +201,23 @@ def test_wrong_checksum_names_both_digests_and_keeps_no_archive(parse_runs, tmp_
     assert not resources.exists() or not any(resources.iterdir())
 
 
+GOOD_URLS = [
+    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "http://127.0.0.1:8000/c.tar.gz",
+    "http://[::1]:8000/c.tar.gz", "file:///data/c.tar.gz", "file://localhost/data/c.tar.gz",
+    "/data/c.tar.gz", "./c.tar.gz", "../c.tar.gz", "c.tar.gz", "data/my copy.tar.gz",
+]  # fmt: skip
+BAD_URLS = ["htp:/x", "http:/x", "ftp://host/c.tar.gz", "", "https://", "file:/x", "file://host/x", "s3://b/c"]
+
+
+@pytest.mark.parametrize("url", GOOD_URLS + BAD_URLS)
+def test_data_url_pattern(url):
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    assert jsonschema.Draft202012Validator(schema).is_valid({"data_url": url}) == (url in GOOD_URLS)
+
+
 # -- one real run ------------------------------------------------------------------------------
 
 
