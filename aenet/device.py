@@ -86,8 +86,9 @@ def _start_jax(name):
     except Exception as error:  # noqa: BLE001  (JAX raises RuntimeError or plugin errors)
         started = jax.config.jax_platforms
         hint = GPU_INSTALL if name == "gpu" else "check the jaxlib installation"
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         raise DeviceError(
-            f"device {name!r}: JAX found no {platform_name} device ({error}); {hint}"
+            f"device {name!r}: JAX found no {platform_name} device ({detail}); {hint}"
             + (
                 f". JAX in this process was started for {started!r}; use a new process"
                 if started and started != platform_name
