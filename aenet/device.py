@@ -80,11 +80,12 @@ def _start_jax(name):
             f"which aesara needs), found {jax.__version__}"
         )
     # Effective until JAX starts its backends; the environment is for child processes.
+    started = jax.config.jax_platforms
     jax.config.update("jax_platforms", platform_name)
     try:
         devices = jax.devices(platform_name)
     except Exception as error:  # noqa: BLE001  (JAX raises RuntimeError or plugin errors)
-        started = jax.config.jax_platforms
+        jax.config.update("jax_platforms", started)
         hint = GPU_INSTALL if name == "gpu" else "check the jaxlib installation"
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         raise DeviceError(

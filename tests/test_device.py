@@ -160,11 +160,14 @@ def test_gpu_names_each_missing_piece_of_the_cuda_stack(tmp_path):
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\\nName: jax-cuda12-plugin\\nVersion: 0.6.0\\n")
         attempt()  # a plugin for another JAX
+        device.configure("jax-cpu")  # the failed attempts left JAX usable
+        messages.append(device.used_device())
         print(json.dumps(messages))
         """,
         env={"PYTHONPATH": str(tmp_path), "JAX_PLATFORMS": None},
     )
-    assert len(out) == 3
+    assert len(out) == 4
     assert out[0].startswith("device 'gpu': no NVIDIA driver found") and "driver >= 525" in out[0]
     assert out[1].startswith("device 'gpu': JAX found no cuda device") and "jax[cuda12]==0.7.1" in out[1]
     assert out[2].startswith("device 'gpu': jax-cuda12-plugin 0.6.0 does not match jax 0.7.1")
+    assert out[3].startswith("cpu: ") and out[3].endswith("(aesara JAX backend)")
