@@ -65,6 +65,42 @@ def mode():
     return _current["mode"]
 
 
+def function(inputs, outputs, updates=None):
+    """Compile a function for the configured device, its shared variables kept there.
+
+    On ``cpu`` this is ``aesara.function(..., mode=mode())`` (the shared
+    variables already live in host memory).  On the JAX devices it is an
+    :class:`aenet.jax_ops.DeviceFunction`: parameters, optimizer state and
+    random streams stay on the device between calls, and outputs are device
+    arrays.  Either way ``sync()`` puts the latest values into the shared
+    variables (call it before reading or saving them) and ``reload()`` sends
+    values set on the shared variables to the device.
+    """
+    if current() == "cpu":
+        import aesara
+
+        compiled = aesara.function(inputs, outputs, updates=updates, mode=mode(), allow_input_downcast=True)
+        compiled.sync = compiled.reload = lambda: None
+        return compiled
+    from aenet.jax_ops import DeviceFunction
+
+    return DeviceFunction(inputs, outputs, updates=updates, mode=mode())
+
+
+def put(array):
+    """``array`` on the configured device: a JAX array there, or a NumPy array on ``cpu``.
+
+    Meant for data used by many calls (a training set): it is copied once.
+    """
+    import numpy as np
+
+    if current() == "cpu":
+        return np.asarray(array)
+    import jax
+
+    return jax.device_put(np.asarray(array), _current["jax_device"])
+
+
 def _start_jax(name):
     """Check the stack for ``name``, start JAX on its platform and return the device to use."""
     if importlib.util.find_spec("jax") is None:

@@ -37,17 +37,20 @@ exactly what the implementations below compile.
 import itertools
 import math
 import warnings
+from collections import OrderedDict
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import aesara
 from aesara.compile import optdb
+from aesara.compile.sharedvalue import SharedVariable
 from aesara.compile.mode import get_mode
-from aesara.graph.basic import Apply, Constant
+from aesara.graph.basic import Apply, Constant, clone_replace, graph_inputs
 from aesara.graph.features import ReplaceValidate
 from aesara.graph.op import Op
 from aesara.graph.rewriting.basic import GraphRewriter
-from aesara.link.jax.dispatch import jax_funcify
+from aesara.link.jax.dispatch import jax_funcify, jax_typify
 from aesara.link.jax.dispatch.random import jax_sample_fn
 from aesara.tensor.basic import MakeVector, ScalarFromTensor, TensorFromScalar
 from aesara.tensor.elemwise import DimShuffle, Elemwise
@@ -78,7 +81,14 @@ with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated
         Pool,
     )
 
-__all__ = ["JAX_MODE", "EXCLUDED_REWRITES", "HostShapeOp", "StaticSpecifyShape", "pool_output_shape"]
+__all__ = [
+    "JAX_MODE",
+    "EXCLUDED_REWRITES",
+    "DeviceFunction",
+    "HostShapeOp",
+    "StaticSpecifyShape",
+    "pool_output_shape",
+]
 
 # fast_run rewrites for aesara's C backend only, which JAX mode must skip.
 EXCLUDED_REWRITES = ("conv_opts", "AbstractConvCheck")
@@ -635,3 +645,96 @@ def jax_sample_fn_binomial(op):
         return rng, sample.astype(_canonical(dtype))
 
     return sample_fn
+
+
+# -- functions whose shared variables stay on the device ------------------------
+
+
+class DeviceFunction:
+    """``aesara.function(inputs, outputs, updates=updates)`` for JAX, with its state on the device.
+
+    aesara's own Function writes every update back through ``TensorType.filter``,
+    i.e. into a NumPy array on the host, and hands every shared variable to XLA
+    again at the next call: all parameters (and a data set held in a shared
+    variable) go to the device and back at every step.  Here the shared
+    variables of the graph become inputs, their updates (``updates`` and the
+    ``default_update`` of random streams) outputs, of one aesara function
+    compiled in :data:`JAX_MODE`; their values stay JAX arrays between calls.
+
+    Inputs may be JAX arrays already on the device (no copy) or anything NumPy
+    accepts (cast to the input's dtype, like ``allow_input_downcast=True``).
+    Outputs are JAX arrays, computed asynchronously: reading one (``float``,
+    ``np.asarray``) waits for it.  :meth:`sync` copies the device values back
+    into the shared variables; :meth:`reload` reads them again after the shared
+    variables were set on the host.  Random streams continue on the device;
+    their host generators are not advanced.
+    """
+
+    def __init__(self, inputs, outputs, updates=None, mode=None):
+        self.inputs = list(inputs)
+        self.single = not isinstance(outputs, (list, tuple))
+        self.outputs = [outputs] if self.single else list(outputs)
+        updates = OrderedDict(updates or {})
+        shared = self._shared_variables(self.outputs, updates)
+        self.shared = shared
+        self.updated = [shared.index(var) for var in updates]
+        stand_ins = [var.type() for var in shared]
+        for var, stand_in in zip(shared, stand_ins):
+            stand_in.name = var.name
+        rebuilt = clone_replace(self.outputs + list(updates.values()), replace=dict(zip(shared, stand_ins)))
+        self.function = aesara.function(
+            stand_ins + self.inputs, rebuilt, mode=mode or JAX_MODE, on_unused_input="ignore"
+        )
+        self.function.trust_input = True  # values are passed to XLA as they are
+        self._dtypes = [_canonical(var.type.dtype) for var in self.inputs]
+        self.values = None
+        self.reload()
+
+    @staticmethod
+    def _shared_variables(outputs, updates):
+        """The shared variables the graph reads or updates; adds their default updates to ``updates``."""
+        shared, pending = [], outputs + list(updates.keys()) + list(updates.values())
+        while pending:
+            found = [
+                v for v in graph_inputs(pending) if isinstance(v, SharedVariable) and v not in shared
+            ]
+            shared += found
+            pending = []
+            for var in found:
+                default = getattr(var, "default_update", None)
+                if var not in updates and default is not None:
+                    updates[var] = default
+                    pending.append(default)
+        shared += [var for var in updates if var not in shared]
+        return shared
+
+    def reload(self):
+        """Put the shared variables' current values on the device."""
+        self.values = [_device_value(var.get_value(borrow=True)) for var in self.shared]
+
+    def sync(self):
+        """Copy the updated values back into their shared variables (tensors only)."""
+        for index in self.updated:
+            value = self.values[index]
+            if isinstance(value, jax.Array):
+                self.shared[index].set_value(np.asarray(value))
+
+    def __call__(self, *args):
+        if len(args) != len(self.inputs):
+            raise TypeError(f"expected {len(self.inputs)} inputs, got {len(args)}")
+        args = [
+            value if isinstance(value, jax.Array) and value.dtype == dtype else jnp.asarray(value, dtype=dtype)
+            for value, dtype in zip(args, self._dtypes)
+        ]
+        results = self.function(*self.values, *args)
+        n = len(self.outputs)
+        for index, value in zip(self.updated, results[n:]):
+            self.values[index] = value
+        return results[0] if self.single else list(results[:n])
+
+
+def _device_value(value):
+    """A shared variable's value as the JAX graph takes it: an array, or a random key state."""
+    if isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return jax_typify(value)
+    return jnp.asarray(value)

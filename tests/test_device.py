@@ -171,3 +171,26 @@ def test_gpu_names_each_missing_piece_of_the_cuda_stack(tmp_path):
     assert out[1].startswith("device 'gpu': JAX found no cuda device") and "jax[cuda12]==0.7.1" in out[1]
     assert out[2].startswith("device 'gpu': jax-cuda12-plugin 0.6.0 does not match jax 0.7.1")
     assert out[3].startswith("cpu: ") and out[3].endswith("(aesara JAX backend)")
+
+
+@pytest.mark.parametrize("name", ["cpu", pytest.param("jax-cpu", marks=needs_jax)])
+def test_function_keeps_shared_variables_on_the_device_until_synced(name):
+    """``device.function`` and ``device.put``: one training-style API for every device."""
+    import aesara
+    import aesara.tensor as at
+    import numpy as np
+
+    device.configure(name)
+    w = aesara.shared(np.ones(3, dtype=np.float32), name="w")
+    data, index = at.matrix("data"), at.ivector("index")
+    loss = (data[index] @ w).sum()
+    step = device.function([data, index], loss, updates={w: w - np.float32(0.5) * aesara.grad(loss, w)})
+    X = device.put(np.arange(12, dtype=np.float32).reshape(4, 3))
+    assert isinstance(X, np.ndarray) == (name == "cpu")
+    losses = [float(step(X, np.array([0, 1], np.int32))) for _ in range(2)]
+    assert losses == [15.0, -26.5]  # the gradient is always (3, 5, 7): w = 1, then (-0.5, -1.5, -2.5)
+    step.sync()
+    np.testing.assert_array_equal(w.get_value(), [-2, -4, -6])
+    w.set_value(np.zeros(3, np.float32))
+    step.reload()
+    assert float(step(X, np.array([3], np.int32))) == 0.0

@@ -129,6 +129,7 @@ class RawNet:
         loss = categorical_crossentropy(proba, y).mean()
         accuracy = at.mean(at.eq(at.argmax(proba, axis=1), y), dtype=aesara.config.floatX)
         updates = nesterov_momentum(loss, self.params, learning_rate)
+        self.y, self.loss, self.updates = y, loss, updates
         self.state = list(updates.keys())  # params and velocities
         self.initial = [v.get_value() for v in self.state]
         self.functions = {}
@@ -196,6 +197,78 @@ def test_three_nesterov_steps_match_c(raw_nets, name):
         assert_close(j, c)
     for value, initial in zip(results["jax"][1], net.initial):
         assert value.dtype == initial.dtype == np.float32
+
+
+# -- state on the device --------------------------------------------------------------
+
+
+def on_device_training(net):
+    """The training step with the data set as an input and the minibatch taken by index."""
+    from aenet.jax_ops import DeviceFunction
+
+    X_all, y_all, index = net.X.type("X_all"), at.ivector("y_all"), at.ivector("index")
+    replace = {net.X: X_all[index], net.y: y_all[index]}
+    loss, *values = aesara.clone_replace([net.loss, *net.updates.values()], replace=replace)
+    return DeviceFunction([X_all, y_all, index], loss, updates=dict(zip(net.updates, values)))
+
+
+def reference_steps(net, steps=3):
+    """Losses and final state of ``steps`` C-backend training steps on consecutive batches."""
+    net.reset()
+    train = net.functions["c"]["train"]
+    losses = [float(train(net.X_value[i * 32 : (i + 1) * 32], net.y_value[i * 32 : (i + 1) * 32])) for i in range(steps)]
+    return losses, [v.get_value() for v in net.state]
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+def test_device_function_keeps_the_state_on_the_device_and_trains_like_c(raw_nets, name):
+    import jax
+
+    net = raw_nets[name]
+    expected_losses, expected_state = reference_steps(net)
+    net.reset()
+    step = on_device_training(net)
+    X_dev, y_dev = jax.device_put(net.X_value), jax.device_put(net.y_value)
+    batches = [jax.device_put(np.arange(i * 32, (i + 1) * 32, dtype=np.int32)) for i in range(3)]
+    losses = [step(X_dev, y_dev, batches[0])]
+    with jax.transfer_guard("disallow"):  # no host <-> device copy in a training step
+        losses += [step(X_dev, y_dev, index) for index in batches[1:]]
+    assert all(isinstance(v, jax.Array) for v in step.values)
+    assert_close(net.state[0].get_value(), net.initial[0])  # the host copy is untouched ...
+    step.sync()  # ... until synced
+    np.testing.assert_allclose([float(v) for v in losses], expected_losses, rtol=RTOL)
+    for var, expected in zip(net.state, expected_state):
+        assert_close(var.get_value(), expected)
+
+
+def test_aesaras_jax_function_copies_shared_variables_at_every_call(raw_nets):
+    """What DeviceFunction avoids: aesara stores updates as NumPy arrays, sent back at each call."""
+    import jax
+
+    net = raw_nets["mlp"]
+    net.reset()
+    train = net.functions["jax"]["train"]
+    X, y = jax.device_put(net.X_value[:32]), jax.device_put(net.y_value[:32])
+    train(X, y)
+    assert type(net.params[0].get_value(borrow=True)) is np.ndarray
+    with pytest.raises(Exception, match="[Dd]isallowed"):
+        with jax.transfer_guard("disallow"):
+            train(X, y)
+
+
+def test_device_function_draws_the_same_dropout_masks_as_aesara():
+    from aenet.jax_ops import DeviceFunction
+    from aenet.lasagne import layers
+
+    np.random.seed(0)
+    layer = layers.DropoutLayer(layers.InputLayer((None, 50)), p=0.5)
+    X = layers.get_all_layers(layer)[0].input_var
+    out = layers.get_output(layer)
+    reference = aesara.function([X], out, mode=modes()["jax"])
+    on_device = DeviceFunction([X], out)
+    ones = np.ones((20, 50), np.float32)
+    for _ in range(2):  # the random stream moves on in both
+        np.testing.assert_array_equal(np.asarray(on_device(ones)), np.asarray(reference(ones)))
 
 
 # -- every aenet.lasagne layer --------------------------------------------------------
