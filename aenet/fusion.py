@@ -1,6 +1,6 @@
-"""Fused CPU kernels for the backward pass of conv + bias + ReLU + max-pool layers.
+"""Fused CPU kernels for conv + bias + ReLU + max-pool layers.
 
-Two rewrites, registered in aesara's ``specialize_device`` group with the
+Three rewrites, registered in aesara's ``specialize_device`` group with the
 ``cxx_only`` tag (the JAX backend never sees them):
 
 ``local_channel_sum``
@@ -11,27 +11,42 @@ Two rewrites, registered in aesara's ``specialize_device`` group with the
     float64, which keeps the accuracy of aesara's float64 accumulation to
     float32 precision at memory speed.
 
+``local_relu_max_pool``
+    ``MaxPool2D(maximum(a, 0))`` (Lasagne's ``rectify`` under a max-pool)
+    becomes :class:`ReluMaxPool2D` ``(a)``, which applies the ReLU while it
+    pools: the full-size ReLU output is never written.
+
 ``local_max_pool_relu_grad``
-    Below a max-pool, Lasagne's ``rectify`` (``maximum(x, 0)``) has the
-    gradient ``eq(maximum(x, 0), x) * g``, where ``g`` is the max-pool
-    gradient.  :class:`MaxPool2DReluGrad` computes both in one pass over the
-    input, without writing the max-pool gradient out: the same values, bit
-    for bit, as aesara's two Ops.
+    The ReLU's gradient under a max-pool, ``eq(maximum(a, 0), a) * g`` with
+    ``g`` the max-pool gradient, becomes :class:`MaxPool2DReluGrad`
+    ``(a, z, gz)``: one pass over ``a`` instead of the ReLU output, the
+    max-pool gradient and the mask.
+
+All of them give aesara's values bit for bit, except :class:`ChannelSum`,
+whose summation order differs (float32 rounding of the same float64-accurate
+sum).
 """
 import numpy as np
 from aesara.graph.basic import Apply
 from aesara.graph.rewriting.basic import copy_stack_trace, node_rewriter
 from aesara.link.c.op import COp
 from aesara.scalar import basic as aes
-from aesara.tensor.basic import as_tensor_variable
+from aesara.tensor.basic import NotScalarConstantError, as_tensor_variable, get_scalar_constant_value
 from aesara.tensor.elemwise import Elemwise
 from aesara.tensor.math import Sum
 from aesara.tensor.rewriting.basic import register_specialize_device
 from aesara.tensor.type import TensorType
 
-from aenet.pool import MaxPool2DGrad, _MaxPoolBase
+from aenet.pool import MaxPool2D, MaxPool2DGrad
 
-__all__ = ["ChannelSum", "MaxPool2DReluGrad", "local_channel_sum", "local_max_pool_relu_grad"]
+__all__ = [
+    "ChannelSum",
+    "MaxPool2DReluGrad",
+    "ReluMaxPool2D",
+    "local_channel_sum",
+    "local_max_pool_relu_grad",
+    "local_relu_max_pool",
+]
 
 _DTYPES = ("float32", "float64")
 
@@ -129,71 +144,61 @@ def local_channel_sum(fgraph, node):
     return [out]
 
 
-class MaxPool2DReluGrad(_MaxPoolBase):
-    """``eq(y, a) * MaxPool2DGrad(y, z, gz)`` in one pass (``y = maximum(a, 0)``).
+def _relu(a):
+    """aesara's ``maximum(a, 0)`` in numpy, NaN included."""
+    with np.errstate(invalid="ignore"):
+        return np.where(0 > a, np.zeros_like(a), np.where(a >= 0, a, np.nan)).astype(a.dtype)
 
-    Inputs ``y`` (the pooled input, a ReLU's output), ``a`` (the ReLU's
-    input), ``z`` (the pooled output) and ``gz``.
-    """
 
-    def make_node(self, y, a, z, gz):
-        y, a, z, gz = (as_tensor_variable(v) for v in (y, a, z, gz))
-        types = (y.type, a.type, z.type, gz.type)
-        if y.type.dtype not in _DTYPES or len({t.dtype for t in types}) != 1:
-            raise TypeError(f"MaxPool2DReluGrad needs float tensors of one dtype, got {types}")
-        if not y.type.ndim == a.type.ndim == z.type.ndim == gz.type.ndim >= 2:
-            raise TypeError(f"MaxPool2DReluGrad needs tensors of equal ndim, got {types}")
-        return Apply(self, [y, a, z, gz], [y.type()])
+def _c_relu(element, dtype):
+    """The C expression aesara's ``maximum(element, 0)`` compiles to."""
+    zero = f"(({dtype})0)"
+    return f"({zero} > ({element}) ? {zero} : (({element}) >= {zero} ? ({element}) : ({dtype})NAN))"
 
-    def infer_shape(self, fgraph, node, shapes):
-        return [shapes[0]]
+
+class ReluMaxPool2D(MaxPool2D):
+    """``MaxPool2D(maximum(a, 0))`` without writing the ReLU's output out."""
 
     def perform(self, node, inputs, outputs):
-        y, a, z, gz = inputs
-        grad = MaxPool2DGrad(self.ws, self.stride)
-        store = [[None]]
-        grad.perform(None, (y, z, gz), store)
-        outputs[0][0] = ((y == a) * store[0][0]).astype(y.dtype)
+        super().perform(node, [_relu(inputs[0])], outputs)
+
+    def L_op(self, inputs, outputs, grads):
+        (a,) = inputs
+        return [MaxPool2DReluGrad(self.ws, self.stride)(a, outputs[0], grads[0])]
+
+    def c_headers(self, **kwargs):
+        return super().c_headers(**kwargs) + ["<math.h>"]
 
     def c_code_cache_version(self):
-        return (1,)
+        return (1,) + super().c_code_cache_version()
 
-    def c_code(self, node, name, inputs, outputs, sub):
-        y, a, z, gz = inputs
-        (gx,) = outputs
-        pool_grad = MaxPool2DGrad(self.ws, self.stride).c_code(
-            node, name, [y, z, gz], [gx], sub
-        )
-        # the same loops; each stored value is also masked by the ReLU's gradient
-        ref = "(a == m) ? g : (dtype_%s)0" % gx
-        masked = "((a == m) && (a == ap[k * W + l])) ? g : (dtype_%s)0" % gx
-        assert pool_grad.count(ref) == 1
-        code = pool_grad.replace(ref, masked)
-        setup = """
-                        const dtype_%(a)s* ap = aplane + i * %(sh)d * W + j * %(sw)d;
-        """ % dict(a=a, **self._c_constants())
-        anchor = "const dtype_%(z)s m = zplane[i * OW + j];" % dict(z=z)
-        assert code.count(anchor) == 1
-        code = code.replace(anchor, setup + anchor)
-        plane = "const dtype_%(x)s* xplane = xp + p * H * W;" % dict(x=y)
-        assert code.count(plane) == 1
-        code = code.replace(
-            plane, plane + "\n const dtype_%(a)s* aplane = ap0 + p * H * W;" % dict(a=a)
-        )
-        head = """
-            PyArrayObject* ac = PyArray_GETCONTIGUOUS(%(a)s);
-            if (!ac) { %(fail)s; }
-            int a_bad = PyArray_NDIM(ac) != PyArray_NDIM(%(y)s);
-            for (int i = 0; !a_bad && i < PyArray_NDIM(ac); i++)
-                a_bad = PyArray_DIMS(ac)[i] != PyArray_DIMS(%(y)s)[i];
-            if (a_bad) {
-                Py_DECREF(ac);
-                PyErr_SetString(PyExc_ValueError, "MaxPool2DReluGrad: the ReLU input and output differ in shape");
-                %(fail)s;
-            }
-            const dtype_%(a)s* __restrict__ ap0 = (const dtype_%(a)s*)PyArray_DATA(ac);
-        """ % dict(a=a, y=y, fail=sub["fail"])
-        return "{\n" + head + code.replace(sub["fail"], "{ Py_DECREF(ac); %s }" % sub["fail"]) + "\nPy_DECREF(ac);\n}\n"
+    def _c_value(self, element, x):
+        return _c_relu(element, f"dtype_{x}")
+
+
+class MaxPool2DReluGrad(MaxPool2DGrad):
+    """``eq(y, a) * MaxPool2DGrad(y, z, gz)`` for ``y = maximum(a, 0)``, in one pass over ``a``.
+
+    Inputs ``a`` (the ReLU's input), ``z`` (the pooled output) and ``gz``.
+    ``eq(y, a)`` holds exactly where ``a >= 0``, and there ``y == a``, so the
+    ReLU's output is never needed.  (``maximum(0, a)`` has another gradient at
+    0 and is left alone.)
+    """
+
+    def perform(self, node, inputs, outputs):
+        a, z, gz = inputs
+        super().perform(node, [_relu(a), z, gz], outputs)
+        with np.errstate(invalid="ignore"):
+            outputs[0][0] = (outputs[0][0] * (a >= 0)).astype(a.dtype)
+
+    def L_op(self, inputs, outputs, grads):
+        raise NotImplementedError("MaxPool2DReluGrad has no second derivative")
+
+    def c_code_cache_version(self):
+        return (1,) + super().c_code_cache_version()
+
+    def _c_condition(self, a, m):
+        return f"{a} >= 0 && {a} == {m}"
 
 
 def _is_scalar_op(var, scalar_type):
@@ -206,19 +211,29 @@ def _is_scalar_op(var, scalar_type):
 
 
 def _relu_input(y):
-    """``a`` when ``y`` is ``maximum(a, 0)`` (Lasagne's rectify), else None."""
-    if not _is_scalar_op(y, aes.ScalarMaximum):
+    """``a`` when ``y`` is ``maximum(a, 0)`` (Lasagne's ``rectify``), else None."""
+    if not _is_scalar_op(y, aes.ScalarMaximum) or len(y.owner.inputs) != 2:
         return None
-    left, right = y.owner.inputs
-    for a, zero in ((left, right), (right, left)):
-        try:
-            from aesara.tensor.basic import get_scalar_constant_value
+    a, zero = y.owner.inputs
+    if zero.type.broadcastable != (True,) * zero.type.ndim or a.type.dtype != y.type.dtype:
+        return None
+    try:
+        return a if get_scalar_constant_value(zero) == 0 else None
+    except NotScalarConstantError:
+        return None
 
-            if get_scalar_constant_value(zero) == 0 and zero.type.broadcastable == (True,) * zero.type.ndim:
-                return a
-        except Exception:  # not a constant
-            continue
-    return None
+
+@node_rewriter([MaxPool2D])
+def local_relu_max_pool(fgraph, node):
+    """``MaxPool2D(maximum(a, 0))`` -> :class:`ReluMaxPool2D` ``(a)``."""
+    if type(node.op) is not MaxPool2D:
+        return None
+    a = _relu_input(node.inputs[0])
+    if a is None:
+        return None
+    out = ReluMaxPool2D(node.op.ws, node.op.stride)(a)
+    copy_stack_trace(node.outputs[0], out)
+    return [out]
 
 
 @node_rewriter([Elemwise])
@@ -233,14 +248,14 @@ def local_max_pool_relu_grad(fgraph, node):
             continue
         y, z, gz = grad.owner.inputs
         a = _relu_input(y)
-        if a is None or set(mask.owner.inputs) != {y, a} or len(mask.owner.inputs) != 2:
+        if a is None:
             continue
-        if not (y.type.dtype == a.type.dtype == node.outputs[0].type.dtype):
+        if set(mask.owner.inputs) != {y, a} or len(mask.owner.inputs) != 2:
             continue
-        if a.type.shape != y.type.shape and len(a.type.shape) != len(y.type.shape):
+        if a.type.ndim != y.type.ndim or node.outputs[0].type.dtype != y.type.dtype:
             continue
         op = grad.owner.op
-        out = MaxPool2DReluGrad(op.ws, op.stride)(y, a, z, gz)
+        out = MaxPool2DReluGrad(op.ws, op.stride)(a, z, gz)
         copy_stack_trace(node.outputs[0], out)
         return [out]
     return None
@@ -248,3 +263,4 @@ def local_max_pool_relu_grad(fgraph, node):
 
 register_specialize_device(local_channel_sum, "cxx_only", "aenet_fusion")
 register_specialize_device(local_max_pool_relu_grad, "cxx_only", "aenet_fusion")
+register_specialize_device(local_relu_max_pool, "cxx_only", "aenet_fusion")

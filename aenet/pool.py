@@ -113,7 +113,11 @@ class MaxPool2D(_MaxPoolBase):
         return [MaxPool2DGrad(self.ws, self.stride)(x, outputs[0], grads[0])]
 
     def c_code_cache_version(self):
-        return (1,)
+        return (2,)
+
+    def _c_value(self, element, x):
+        """The C expression of the value pooled at ``element`` (a subclass may transform it)."""
+        return element
 
     def c_code(self, node, name, inputs, outputs, sub):
         (x,) = inputs
@@ -148,10 +152,10 @@ class MaxPool2D(_MaxPoolBase):
                     dtype_%(z)s* zrow = zplane + i * OW;
                     for (npy_intp j = 0; j < OW; j++) {
                         const dtype_%(x)s* w = xrow + j * %(sw)d;
-                        dtype_%(x)s m = w[0];
+                        dtype_%(x)s m = %(first)s;
                         for (int k = 0; k < %(wh)d; k++)
                             for (int l = (k == 0); l < %(ww)d; l++) {
-                                const dtype_%(x)s a = w[k * W + l];
+                                const dtype_%(x)s a = %(value)s;
                                 m = a > m ? a : m;
                             }
                         zrow[j] = m;
@@ -160,7 +164,10 @@ class MaxPool2D(_MaxPoolBase):
             }
             Py_DECREF(xc);
         }
-        """ % dict(x=x, z=z, ndim=ndim, fail=sub["fail"], **self._c_constants())
+        """ % dict(
+            x=x, z=z, ndim=ndim, fail=sub["fail"], first=self._c_value("w[0]", x),
+            value=self._c_value("w[k * W + l]", x), **self._c_constants()
+        )
 
 
 class MaxPool2DGrad(_MaxPoolBase):
@@ -202,19 +209,24 @@ class MaxPool2DGrad(_MaxPoolBase):
         return [zeros_like(x), zeros_like(z), ggz]
 
     def c_code_cache_version(self):
-        return (1,)
+        return (2,)
+
+    def _c_condition(self, a, m):
+        """C condition for input value ``a`` to receive the gradient of its window's max ``m``."""
+        return f"{a} == {m}"
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, z, gz = inputs
         (gx,) = outputs
         ndim = node.inputs[0].type.ndim
         consts = self._c_constants()
+        cond = self._c_condition("a", "m")
         if self.overlapping:
             # windows share inputs: clear, then add each window's share in
             # window order (the order of aesara's MaxPoolGrad)
-            store = "grow[k * W + l] += (a == m) ? g : (dtype_%(gx)s)0;" % dict(gx=gx)
+            store = "grow[k * W + l] += (%s) ? g : (dtype_%s)0;" % (cond, gx)
         else:
-            store = "grow[k * W + l] = (a == m) ? g : (dtype_%(gx)s)0;" % dict(gx=gx)
+            store = "grow[k * W + l] = (%s) ? g : (dtype_%s)0;" % (cond, gx)
         return """
         {
             const int nd = %(ndim)d;

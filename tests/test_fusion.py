@@ -1,4 +1,4 @@
-"""aenet.fusion: ChannelSum and MaxPool2DReluGrad against aesara's stock Ops, and training parity."""
+"""aenet.fusion: ChannelSum, ReluMaxPool2D and MaxPool2DReluGrad against aesara's Ops; training parity."""
 import warnings
 
 import numpy as np
@@ -8,10 +8,11 @@ import aenet  # noqa: F401  (configures aesara, registers the rewrites)
 import aesara
 import aesara.tensor as at
 from aesara.compile.function.types import Supervisor
-from aesara.compile.mode import get_mode
+from aesara.compile.mode import Mode, get_mode
+from aesara.scalar.basic import ScalarMaximum
 from aesara.graph.fg import FunctionGraph
 
-from aenet.fusion import ChannelSum, MaxPool2DReluGrad
+from aenet.fusion import ChannelSum, MaxPool2DReluGrad, ReluMaxPool2D
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -76,19 +77,34 @@ def relu_pool_grad(ws, stride, mode):
 
 
 @pytest.mark.parametrize("ws,stride", [((2, 2), None), ((3, 3), (2, 2)), ((2, 2), (3, 3)), ((3, 2), (1, 2))])
-def test_max_pool_relu_grad_bitwise(ws, stride):
+def test_relu_max_pool_and_grad_bitwise(ws, stride):
     rng = np.random.default_rng(2)
     stock = relu_pool_grad(ws, stride, STOCK)
     fused = relu_pool_grad(ws, stride, FAST)
-    assert MaxPool2DReluGrad in op_types(fused)
-    assert MaxPool2DReluGrad not in op_types(stock)
+    python = relu_pool_grad(ws, stride, Mode(linker="py", optimizer=FAST.optimizer))
+    assert {MaxPool2DReluGrad, ReluMaxPool2D} <= op_types(fused)
+    assert not {MaxPool2DReluGrad, ReluMaxPool2D} & op_types(stock)
+    # the ReLU output is not computed at all
+    assert not any(isinstance(getattr(n.op, "scalar_op", None), ScalarMaximum) for n in fused.maker.fgraph.apply_nodes)
     a = rng.standard_normal((4, 3, 11, 10)).astype("float32")
     a[..., ::4] = 0  # exact zeros: ReLU's gradient passes at 0, windows of zeros tie
     a[0, 0] = -1  # a plane of negatives: all-zero windows
     z = stock(a, np.zeros((1, 1, 1, 1), "float32"))[0]
     c = rng.standard_normal(z.shape).astype("float32")
-    for w, g in zip(stock(a, c), fused(a, c)):
-        np.testing.assert_array_equal(g, w)
+    want = stock(a, c)
+    for got in (fused(a, c), python(a, c)):
+        for w, g in zip(want, got):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_maximum_zero_first_keeps_its_own_gradient():
+    """``maximum(0, a)`` passes no gradient at a == 0 (unlike ``maximum(a, 0)``): not fused."""
+    a = at.tensor4("a")
+    z = pool_2d(at.maximum(0, a), ws=(2, 2), ignore_border=True)
+    f = aesara.function([a], aesara.grad(z.sum(), a), mode=FAST)
+    assert MaxPool2DReluGrad not in op_types(f)
+    av = np.array([[[[0, -1], [-2, -3]]]], dtype="float32")
+    np.testing.assert_array_equal(f(av), aesara.function([a], aesara.grad(z.sum(), a), mode=STOCK)(av))
 
 
 def test_max_pool_relu_grad_finite_differences():
@@ -109,7 +125,7 @@ def test_jax_mode_keeps_aesara_ops():
     fgraph.attach_feature(Supervisor(fgraph.inputs))
     get_mode("JAX").optimizer.rewrite(fgraph)
     types = {type(node.op) for node in fgraph.apply_nodes}
-    assert not {ChannelSum, MaxPool2DReluGrad} & types
+    assert not {ChannelSum, MaxPool2DReluGrad, ReluMaxPool2D} & types
 
 
 def test_cnn_training_parity():
@@ -123,7 +139,7 @@ def test_cnn_training_parity():
         for name, mode in (("stock", STOCK), ("fast", FAST)):
             device._current.update(name="cpu", mode=mode)
             net = bench.build_aenet("cnn", seed=7)
-            fused = {MaxPool2DReluGrad, ChannelSum} <= op_types(net.train_iter_)
+            fused = {ReluMaxPool2D, MaxPool2DReluGrad, ChannelSum} <= op_types(net.train_iter_)
             assert fused == (name == "fast")
             losses = [float(net.train_iter_(X[i : i + 128], y[i : i + 128])[0]) for i in range(0, len(X), 128)]
             results[name] = losses, [p.get_value() for p in net.get_all_params()]
