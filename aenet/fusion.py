@@ -175,6 +175,9 @@ class ReluMaxPool2D(MaxPool2D):
     def _c_value(self, element, x):
         return _c_relu(element, f"dtype_{x}")
 
+    def _c_vvalue(self, vector):
+        return f"aenet_relu({vector})"
+
 
 class MaxPool2DReluGrad(MaxPool2DGrad):
     """``eq(y, a) * MaxPool2DGrad(y, z, gz)`` for ``y = maximum(a, 0)``, in one pass over ``a``.
@@ -199,6 +202,12 @@ class MaxPool2DReluGrad(MaxPool2DGrad):
 
     def _c_condition(self, a, m):
         return f"{a} >= 0 && {a} == {m}"
+
+    def _c_vcondition(self, a, m):
+        return (
+            f"_mm256_and_ps(_mm256_cmp_ps({a}, _mm256_setzero_ps(), _CMP_GE_OQ), "
+            f"_mm256_cmp_ps({a}, {m}, _CMP_EQ_OQ))"
+        )
 
 
 def _is_scalar_op(var, scalar_type):

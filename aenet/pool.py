@@ -59,6 +59,36 @@ def _pooled_views(x, ws, stride):
             yield k, l, rows, cols
 
 
+
+_AVX2_SUPPORT = """
+#if defined(__AVX2__) && !defined(AENET_POOL_AVX2)
+#define AENET_POOL_AVX2
+#include <immintrin.h>
+/* the even / odd elements of the 16 floats lo:hi, in order */
+static inline __m256 aenet_even(__m256 lo, __m256 hi) {
+    __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+static inline __m256 aenet_odd(__m256 lo, __m256 hi) {
+    __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+/* each of the 8 floats of v twice: first the 8 for v0..v3, then for v4..v7 */
+static inline void aenet_dup(__m256 v, __m256* first, __m256* second) {
+    __m256 lo = _mm256_unpacklo_ps(v, v), hi = _mm256_unpackhi_ps(v, v);
+    *first = _mm256_permute2f128_ps(lo, hi, 0x20);
+    *second = _mm256_permute2f128_ps(lo, hi, 0x31);
+}
+/* aesara's maximum(x, 0): (0 > x) ? 0 : ((x >= 0) ? x : NaN) */
+static inline __m256 aenet_relu(__m256 x) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 v = _mm256_blendv_ps(_mm256_set1_ps(NAN), x, _mm256_cmp_ps(x, zero, _CMP_GE_OQ));
+    return _mm256_blendv_ps(v, zero, _mm256_cmp_ps(zero, x, _CMP_GT_OQ));
+}
+#endif
+"""
+
+
 class _MaxPoolBase(COp):
     __props__ = ("ws", "stride")
 
@@ -71,7 +101,14 @@ class _MaxPoolBase(COp):
         return self.stride[0] < self.ws[0] or self.stride[1] < self.ws[1]
 
     def c_headers(self, **kwargs):
-        return ["<string.h>"]
+        return ["<string.h>", "<math.h>"]
+
+    def c_support_code(self, **kwargs):
+        return _AVX2_SUPPORT
+
+    def _vectorized(self, node):
+        """The AVX2 path covers float32, 2x2 windows 2 apart (the common max-pool)."""
+        return node.inputs[0].type.dtype == "float32" and self.ws == (2, 2) and self.stride == (2, 2)
 
     def _c_constants(self):
         return dict(wh=self.ws[0], ww=self.ws[1], sh=self.stride[0], sw=self.stride[1])
@@ -113,11 +150,36 @@ class MaxPool2D(_MaxPoolBase):
         return [MaxPool2DGrad(self.ws, self.stride)(x, outputs[0], grads[0])]
 
     def c_code_cache_version(self):
-        return (2,)
+        return (3,)
 
     def _c_value(self, element, x):
         """The C expression of the value pooled at ``element`` (a subclass may transform it)."""
         return element
+
+    def _c_vvalue(self, vector):
+        """The same for an AVX2 vector of 8 floats."""
+        return vector
+
+    def _c_vector_loop(self, node, x, z):
+        if not self._vectorized(node):
+            return ""
+        v = self._c_vvalue
+        # max_ps(a, m) is (a > m ? a : m), the scalar loop's comparison, NaN included
+        return """
+#if defined(AENET_POOL_AVX2)
+                    for (; j + 8 <= OW; j += 8) {
+                        const float* r0 = xrow + 2 * j;
+                        const float* r1 = r0 + W;
+                        const __m256 p0 = _mm256_loadu_ps(r0), p1 = _mm256_loadu_ps(r0 + 8);
+                        const __m256 q0 = _mm256_loadu_ps(r1), q1 = _mm256_loadu_ps(r1 + 8);
+                        __m256 m = %s;
+                        m = _mm256_max_ps(%s, m);
+                        m = _mm256_max_ps(%s, m);
+                        m = _mm256_max_ps(%s, m);
+                        _mm256_storeu_ps(zrow + j, m);
+                    }
+#endif
+""" % (v("aenet_even(p0, p1)"), v("aenet_odd(p0, p1)"), v("aenet_even(q0, q1)"), v("aenet_odd(q0, q1)"))
 
     def c_code(self, node, name, inputs, outputs, sub):
         (x,) = inputs
@@ -150,7 +212,9 @@ class MaxPool2D(_MaxPoolBase):
                 for (npy_intp i = 0; i < OH; i++) {
                     const dtype_%(x)s* xrow = xplane + i * %(sh)d * W;
                     dtype_%(z)s* zrow = zplane + i * OW;
-                    for (npy_intp j = 0; j < OW; j++) {
+                    npy_intp j = 0;
+                    %(vector)s
+                    for (; j < OW; j++) {
                         const dtype_%(x)s* w = xrow + j * %(sw)d;
                         dtype_%(x)s m = %(first)s;
                         for (int k = 0; k < %(wh)d; k++)
@@ -166,6 +230,7 @@ class MaxPool2D(_MaxPoolBase):
         }
         """ % dict(
             x=x, z=z, ndim=ndim, fail=sub["fail"], first=self._c_value("w[0]", x),
+            vector=self._c_vector_loop(node, x, z),
             value=self._c_value("w[k * W + l]", x), **self._c_constants()
         )
 
@@ -209,11 +274,36 @@ class MaxPool2DGrad(_MaxPoolBase):
         return [zeros_like(x), zeros_like(z), ggz]
 
     def c_code_cache_version(self):
-        return (2,)
+        return (3,)
 
     def _c_condition(self, a, m):
         """C condition for input value ``a`` to receive the gradient of its window's max ``m``."""
         return f"{a} == {m}"
+
+    def _c_vcondition(self, a, m):
+        """The same as an AVX2 mask (``a == m`` is false for NaN, as _CMP_EQ_OQ)."""
+        return f"_mm256_cmp_ps({a}, {m}, _CMP_EQ_OQ)"
+
+    def _c_vector_loop(self, node):
+        if not self._vectorized(node):
+            return ""
+        c = self._c_vcondition
+        return """
+#if defined(AENET_POOL_AVX2)
+                    for (; j + 8 <= OW; j += 8) {
+                        __m256 m0, m1, g0, g1;
+                        aenet_dup(_mm256_loadu_ps(zplane + i * OW + j), &m0, &m1);
+                        aenet_dup(_mm256_loadu_ps(gzplane + i * OW + j), &g0, &g1);
+                        for (int k = 0; k < 2; k++) {
+                            const float* r = xrow + k * W + 2 * j;
+                            float* gr = gxrow + k * W + 2 * j;
+                            const __m256 a0 = _mm256_loadu_ps(r), a1 = _mm256_loadu_ps(r + 8);
+                            _mm256_storeu_ps(gr, _mm256_and_ps(%s, g0));
+                            _mm256_storeu_ps(gr + 8, _mm256_and_ps(%s, g1));
+                        }
+                    }
+#endif
+""" % (c("a0", "m0"), c("a1", "m1"))
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, z, gz = inputs
@@ -271,7 +361,9 @@ class MaxPool2DGrad(_MaxPoolBase):
                 for (npy_intp i = 0; i < OH; i++) {
                     const dtype_%(x)s* xrow = xplane + i * %(sh)d * W;
                     dtype_%(gx)s* gxrow = gxplane + i * %(sh)d * W;
-                    for (npy_intp j = 0; j < OW; j++) {
+                    npy_intp j = 0;
+                    %(vector)s
+                    for (; j < OW; j++) {
                         const dtype_%(x)s* w = xrow + j * %(sw)d;
                         dtype_%(gx)s* grow = gxrow + j * %(sw)d;
                         const dtype_%(z)s m = zplane[i * OW + j];
@@ -288,6 +380,7 @@ class MaxPool2DGrad(_MaxPoolBase):
         }
         """ % dict(
             x=x, z=z, gz=gz, gx=gx, ndim=ndim, fail=sub["fail"], store=store,
+            vector=self._c_vector_loop(node),
             overlapping=int(self.overlapping), **consts
         )
 

@@ -25,6 +25,7 @@ CASES = [
     # (input shape, ws, stride)
     ((3, 4, 8, 8), (2, 2), None),
     ((2, 3, 9, 7), (2, 2), None),  # odd sizes: last row/col dropped
+    ((2, 3, 21, 37), (2, 2), None),  # wide rows: the vectorised path, a tail, a dropped column
     ((2, 3, 10, 11), (3, 2), (1, 2)),  # overlapping rows
     ((2, 2, 9, 9), (3, 3), (2, 2)),  # overlapping both ways
     ((2, 2, 11, 10), (2, 2), (3, 3)),  # gaps between windows
