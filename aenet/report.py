@@ -131,15 +131,19 @@ def plot_summary(table, path):
     fig, (ax_time, ax_acc) = plt.subplots(1, 2, figsize=(max(8.0, 2.2 * len(table) + 4), 4.6))
 
     median = table["epoch_seconds_median"].astype(float).to_numpy()
-    low = median - table["epoch_seconds_min"].astype(float).to_numpy()
-    high = table["epoch_seconds_max"].astype(float).to_numpy() - median
+    fastest = table["epoch_seconds_min"].astype(float).to_numpy()
+    slowest = table["epoch_seconds_max"].astype(float).to_numpy()
     post_seconds = table["post_epoch_seconds"].astype(float).to_numpy()
-    ax_time.bar(x - width / 2, median, width, yerr=np.vstack([low, high]), capsize=3, color=ours_color, label="this run")
+    ax_time.bar(x - width / 2, median, width, color=ours_color, label="this run")
+    centers = x - width / 2
+    ax_time.vlines(centers, fastest, slowest, color="black", linewidth=1)
+    for ends in (fastest, slowest):
+        ax_time.hlines(ends, centers - 0.06, centers + 0.06, color="black", linewidth=1)
     ax_time.bar(x + width / 2, post_seconds, width, color=post_color, hatch="//", edgecolor="#666666",
                 label="post (2015)")  # fmt: skip
-    for xi, value in zip(x - width / 2, median):
+    for xi, value, top in zip(centers, median, np.fmax(median, slowest)):
         if math.isfinite(value):
-            ax_time.annotate(f"{value:.3g}", (xi, value), ha="center", va="bottom", fontsize=8,
+            ax_time.annotate(f"{value:.3g}", (xi, top), ha="center", va="bottom", fontsize=8,
                              xytext=(0, 2), textcoords="offset points")  # fmt: skip
     for xi, value in zip(x + width / 2, post_seconds):
         if math.isfinite(value):
@@ -160,6 +164,10 @@ def plot_summary(table, path):
         if math.isfinite(value):
             ax_acc.annotate(f"{value:.0%}", (xi, value), ha="center", va="bottom", fontsize=8,
                             xytext=(0, 2), textcoords="offset points")  # fmt: skip
+    for xi, value in zip(x + width / 2, post_accuracy):
+        if math.isfinite(value):
+            ax_acc.annotate(f"{value:.0%}", (xi, value), ha="center", va="bottom", fontsize=8,
+                            xytext=(0, 2), textcoords="offset points", color="#444444")  # fmt: skip
     ax_acc.axhline(0.1, color="#999999", linestyle=":", linewidth=1)
     ax_acc.annotate("chance", (x[-1] + 0.5 if len(x) else 0.5, 0.1), fontsize=7, color="#777777",
                     ha="right", va="bottom")  # fmt: skip
