@@ -79,6 +79,14 @@ static inline void aenet_dup(__m256 v, __m256* first, __m256* second) {
     *first = _mm256_permute2f128_ps(lo, hi, 0x20);
     *second = _mm256_permute2f128_ps(lo, hi, 0x31);
 }
+/* lane masks for the last rem (< 8) outputs of a row: their 2 * rem inputs
+   (first and second 8 floats) and the rem outputs */
+static inline void aenet_masks(int rem, __m256i* in0, __m256i* in1, __m256i* out) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    *in0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * rem), idx);
+    *in1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * rem - 8), idx);
+    *out = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), idx);
+}
 /* aesara's maximum(x, 0): (0 > x) ? 0 : ((x >= 0) ? x : NaN) */
 static inline __m256 aenet_relu(__m256 x) {
     const __m256 zero = _mm256_setzero_ps();
@@ -150,7 +158,7 @@ class MaxPool2D(_MaxPoolBase):
         return [MaxPool2DGrad(self.ws, self.stride)(x, outputs[0], grads[0])]
 
     def c_code_cache_version(self):
-        return (3,)
+        return (4,)
 
     def _c_value(self, element, x):
         """The C expression of the value pooled at ``element`` (a subclass may transform it)."""
@@ -164,7 +172,14 @@ class MaxPool2D(_MaxPoolBase):
         if not self._vectorized(node):
             return ""
         v = self._c_vvalue
-        # max_ps(a, m) is (a > m ? a : m), the scalar loop's comparison, NaN included
+        # max_ps(a, m) is (a > m ? a : m), the scalar loop's comparison, NaN included;
+        # full blocks of 8 outputs, then the rest with masked loads and stores
+        body = """
+                        __m256 m = %s;
+                        m = _mm256_max_ps(%s, m);
+                        m = _mm256_max_ps(%s, m);
+                        m = _mm256_max_ps(%s, m);
+""" % (v("aenet_even(p0, p1)"), v("aenet_odd(p0, p1)"), v("aenet_even(q0, q1)"), v("aenet_odd(q0, q1)"))
         return """
 #if defined(AENET_POOL_AVX2)
                     for (; j + 8 <= OW; j += 8) {
@@ -172,14 +187,23 @@ class MaxPool2D(_MaxPoolBase):
                         const float* r1 = r0 + W;
                         const __m256 p0 = _mm256_loadu_ps(r0), p1 = _mm256_loadu_ps(r0 + 8);
                         const __m256 q0 = _mm256_loadu_ps(r1), q1 = _mm256_loadu_ps(r1 + 8);
-                        __m256 m = %s;
-                        m = _mm256_max_ps(%s, m);
-                        m = _mm256_max_ps(%s, m);
-                        m = _mm256_max_ps(%s, m);
+                        %(body)s
                         _mm256_storeu_ps(zrow + j, m);
                     }
+                    if (j < OW) {
+                        const int rem = (int)(OW - j);
+                        __m256i mk0, mk1, mko;
+                        aenet_masks(rem, &mk0, &mk1, &mko);
+                        const float* r0 = xrow + 2 * j;
+                        const float* r1 = r0 + W;
+                        const __m256 p0 = _mm256_maskload_ps(r0, mk0), p1 = _mm256_maskload_ps(r0 + 8, mk1);
+                        const __m256 q0 = _mm256_maskload_ps(r1, mk0), q1 = _mm256_maskload_ps(r1 + 8, mk1);
+                        %(body)s
+                        _mm256_maskstore_ps(zrow + j, mko, m);
+                        j = OW;
+                    }
 #endif
-""" % (v("aenet_even(p0, p1)"), v("aenet_odd(p0, p1)"), v("aenet_even(q0, q1)"), v("aenet_odd(q0, q1)"))
+""" % dict(body=body)
 
     def c_code(self, node, name, inputs, outputs, sub):
         (x,) = inputs
@@ -274,7 +298,7 @@ class MaxPool2DGrad(_MaxPoolBase):
         return [zeros_like(x), zeros_like(z), ggz]
 
     def c_code_cache_version(self):
-        return (3,)
+        return (4,)
 
     def _c_condition(self, a, m):
         """C condition for input value ``a`` to receive the gradient of its window's max ``m``."""
@@ -298,12 +322,28 @@ class MaxPool2DGrad(_MaxPoolBase):
                             const float* r = xrow + k * W + 2 * j;
                             float* gr = gxrow + k * W + 2 * j;
                             const __m256 a0 = _mm256_loadu_ps(r), a1 = _mm256_loadu_ps(r + 8);
-                            _mm256_storeu_ps(gr, _mm256_and_ps(%s, g0));
-                            _mm256_storeu_ps(gr + 8, _mm256_and_ps(%s, g1));
+                            _mm256_storeu_ps(gr, _mm256_and_ps(%(c0)s, g0));
+                            _mm256_storeu_ps(gr + 8, _mm256_and_ps(%(c1)s, g1));
                         }
                     }
+                    if (j < OW) {
+                        const int rem = (int)(OW - j);
+                        __m256i mk0, mk1, mko;
+                        aenet_masks(rem, &mk0, &mk1, &mko);
+                        __m256 m0, m1, g0, g1;
+                        aenet_dup(_mm256_maskload_ps(zplane + i * OW + j, mko), &m0, &m1);
+                        aenet_dup(_mm256_maskload_ps(gzplane + i * OW + j, mko), &g0, &g1);
+                        for (int k = 0; k < 2; k++) {
+                            const float* r = xrow + k * W + 2 * j;
+                            float* gr = gxrow + k * W + 2 * j;
+                            const __m256 a0 = _mm256_maskload_ps(r, mk0), a1 = _mm256_maskload_ps(r + 8, mk1);
+                            _mm256_maskstore_ps(gr, mk0, _mm256_and_ps(%(c0)s, g0));
+                            _mm256_maskstore_ps(gr + 8, mk1, _mm256_and_ps(%(c1)s, g1));
+                        }
+                        j = OW;
+                    }
 #endif
-""" % (c("a0", "m0"), c("a1", "m1"))
+""" % dict(c0=c("a0", "m0"), c1=c("a1", "m1"))
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, z, gz = inputs
