@@ -313,8 +313,14 @@ LAYER_NAMES = list(_layer_cases())
 def test_layer_output_and_gradients_match_c(name):
     from aenet.lasagne.layers import get_all_params, get_output, get_all_layers
 
-    np.random.seed(3)
-    layer = _layer_cases()[name]()
+    from aenet.lasagne.random import get_rng, set_rng
+
+    previous_rng = get_rng()
+    set_rng(np.random.RandomState(3))
+    try:
+        layer = _layer_cases()[name]()
+    finally:
+        set_rng(previous_rng)
     X = get_all_layers(layer)[0].input_var
     out = get_output(layer, deterministic=True)
     params = get_all_params(layer, trainable=True)
@@ -382,12 +388,17 @@ def test_post_neuralnet_three_steps_match_c(kind, shape):
     data = np.random.RandomState(0)
     X = data.rand(150, *shape).astype(np.float32)
     y = (np.arange(150) % 10).astype(np.int32)
-    nets = {}
+    from aenet.lasagne.random import get_rng, set_rng
+
+    nets, previous_rng = {}, get_rng()
     for name in ("cpu", "jax-cpu"):
         device.configure(name)
-        np.random.seed(0)
-        net = post_net(kind)
-        net.initialize()
+        set_rng(np.random.RandomState(0))  # the same initial weights in both modes
+        try:
+            net = post_net(kind)
+            net.initialize()
+        finally:
+            set_rng(previous_rng)
         assert type(net.train_iter_.maker.linker).__name__ == ("VMLinker" if name == "cpu" else "JAXLinker")
         net.fit(X, y)
         nets[name] = net
