@@ -149,3 +149,15 @@ def test_cnn_training_parity():
     np.testing.assert_allclose(results["fast"][0], results["stock"][0], rtol=1e-5)
     for fast, stock in zip(results["fast"][1], results["stock"][1]):
         np.testing.assert_allclose(fast, stock, rtol=1e-4, atol=1e-6)
+
+
+def test_relu_max_pool_every_row_length():
+    rng = np.random.default_rng(6)
+    stock = relu_pool_grad((2, 2), None, STOCK)
+    fused = relu_pool_grad((2, 2), None, FAST)
+    for width in range(2, 42):
+        a = rng.standard_normal((2, 2, 4, width)).astype("float32")
+        a[..., ::3] = 0
+        c = rng.standard_normal((2, 2, 2, width // 2)).astype("float32")
+        for w, g in zip(stock(a, c), fused(a, c)):
+            np.testing.assert_array_equal(g, w)

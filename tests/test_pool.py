@@ -167,3 +167,15 @@ def test_bad_arguments():
         MaxPool2D((2,))
     with pytest.raises(TypeError):
         MaxPool2D((2, 2))(at.ivector())
+
+
+def test_every_row_length():
+    """Rows of 1 to 20 outputs: full vector blocks, masked ends, odd widths."""
+    rng = np.random.default_rng(4)
+    stock = pool_and_grad(4, (2, 2), None, STOCK)
+    ours = pool_and_grad(4, (2, 2), None, FAST)
+    for width in range(2, 42):
+        x = data((2, 2, 5, width), rng, ties=width % 2 == 0)
+        gz = rng.standard_normal((2, 2, 2, width // 2)).astype("float32")
+        for w, g in zip(stock(x, gz), ours(x, gz)):
+            np.testing.assert_array_equal(g, w)
