@@ -82,6 +82,7 @@ PARSE_RUNS = {
     "lint": ["--lint"],
     "dry_default": ["-n"],
     "dry_cpu_gpu": ["-n", "--config", "device=cpu,gpu"],
+    "dry_one_target": ["-n", "results/metrics/cnn_cpu.json"],
     "dry_strings": ["-n", "--config", "models=mlp", "device=cpu, jax-cpu", "mlp={hidden: [100, 100], epochs: 3}"],
     "bad_device": ["-n", "--config", "device=cpu,tpu"],
     "epochs_zero": ["-n", "--config", "mlp={epochs: 0}"],
@@ -142,6 +143,14 @@ def test_dry_run_cpu_and_gpu_trains_each_model_on_each(parse_runs):
     assert counts["configure_device"] == 2 and counts["train_model"] == 4
     for target in ("results/metrics/cnn_gpu.json", "results/device/gpu.json", "gpu=1"):
         assert target in result.stdout
+
+
+def test_any_target_runs_alone(parse_runs):
+    result = parse_runs["dry_one_target"]
+    assert result.returncode == 0, output(result)
+    assert job_counts(result.stdout) == {
+        "download_data": 1, "preprocess_data": 1, "configure_device": 1, "train_model": 1, "total": 4,
+    }  # fmt: skip
 
 
 def test_command_line_strings_get_the_schema_types(parse_runs):

@@ -1,6 +1,4 @@
 # Configuration checks and the helper functions every rule uses.
-from pathlib import Path
-
 import yaml
 from snakemake.utils import validate
 
