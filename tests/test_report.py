@@ -9,6 +9,9 @@ from aenet.report import COLUMNS, load_metrics, plot_summary, post_reference, su
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
+# matplotlib 3.9's mathtext still calls pyparsing's pre-3.0 names.
+pytestmark = pytest.mark.filterwarnings("ignore::pyparsing.PyparsingDeprecationWarning")
+
 
 def metrics(model, device, median, accuracy=0.4, epochs=2):
     return {
