@@ -105,8 +105,9 @@ def gpu_count(wildcards):
 
 
 def model_config(wildcards):
-    """The hyperparameters of the model being trained, from config.yaml."""
-    return config[wildcards.model]
+    """The hyperparameters of the model being trained (not its job resources, so
+    changing those does not retrain it)."""
+    return {k: v for k, v in config[wildcards.model].items() if k not in ("mem_mb", "runtime")}
 
 
 def train_mem_mb(wildcards):
