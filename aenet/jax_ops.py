@@ -32,20 +32,27 @@ gradient of ``reduce_window`` picks one.
 (``conv_opts``: aesara's ``CorrMM`` lowering, broken in 2.9.4, and aenet's
 ``cxx_only`` fix) and without ``AbstractConvCheck``, which rejects any
 convolution those rewrites left in place; in JAX mode the abstract Ops are
-exactly what the implementations below compile.
+exactly what the implementations below compile.  Two JAX-only rewrites make
+aesara's shape handling fit ``jax.jit``: integer arithmetic on shapes is
+evaluated by NumPy while tracing (:class:`HostShapeOp`), and ``SpecifyShape``
+is checked against the static shape (:class:`StaticSpecifyShape`).
+
+:class:`DeviceFunction` compiles a function whose shared variables (the
+parameters, the optimizer state, random streams) stay on the device between
+calls, which aesara's own Function does not do.
 """
 import itertools
 import math
 import warnings
 from collections import OrderedDict
 
+import aesara
 import jax
 import jax.numpy as jnp
 import numpy as np
-import aesara
 from aesara.compile import optdb
-from aesara.compile.sharedvalue import SharedVariable
 from aesara.compile.mode import get_mode
+from aesara.compile.sharedvalue import SharedVariable
 from aesara.graph.basic import Apply, Constant, clone_replace, graph_inputs
 from aesara.graph.features import ReplaceValidate
 from aesara.graph.op import Op
