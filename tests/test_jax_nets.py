@@ -406,6 +406,8 @@ def test_post_neuralnet_three_steps_match_c(kind, shape):
     c, jax = nets["cpu"], nets["jax-cpu"]
     train_ops = op_types(jax.train_iter_)
     assert (CNN_OPS if kind == "cnn" else MLP_OPS) - {"Argmax", "SoftmaxWithBias"} <= train_ops
+    for function in (jax.train_iter_, jax.eval_iter_, jax.predict_iter_):
+        assert not float64_variables(function)
     for key in ("train_loss", "valid_loss", "valid_accuracy"):
         np.testing.assert_allclose(jax.train_history_[0][key], c.train_history_[0][key], rtol=RTOL)
     c_params, jax_params = c.get_all_params_values(), jax.get_all_params_values()
