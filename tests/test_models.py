@@ -11,7 +11,7 @@ def test_defaults_are_the_posts():
     assert (mlp["hidden"], mlp["epochs"], mlp["learning_rate"]) == ([100], 50, 0.01)
     assert (cnn["hidden"], cnn["epochs"], cnn["learning_rate"]) == ([200], 5, 0.015)
     assert [(s["filters"], s["filter_size"], s["pool_size"]) for s in cnn["conv"]] == [
-        (32, 3, 2), (64, 2, 2), (128, 2, 2),
+        (16, 3, 2), (32, 2, 2), (64, 2, 2),
     ]  # fmt: skip
     for config in (mlp, cnn):
         assert (config["momentum"], config["batch_size"], config["eval_size"]) == (0.9, 128, 0.2)
@@ -40,8 +40,8 @@ def test_cnn_is_three_conv_pool_stages_and_a_dense_200():
     ]  # fmt: skip
     assert dict(net.layers)["conv2"] is Conv2DLayer and dict(net.layers)["pool3"] is MaxPool2DLayer
     shapes = {name: layer.output_shape for name, layer in net.layers_.items()}
-    assert shapes["conv1"] == (None, 32, 30, 30) and shapes["pool1"] == (None, 32, 15, 15)
-    assert shapes["pool3"] == (None, 128, 3, 3) and shapes["hidden4"] == (None, 200)
+    assert shapes["conv1"] == (None, 16, 30, 30) and shapes["pool1"] == (None, 16, 15, 15)
+    assert shapes["pool3"] == (None, 64, 3, 3) and shapes["hidden4"] == (None, 200)
     assert shapes["output"] == (None, 10)
     assert net.max_epochs == 5 and net.update_learning_rate == 0.015
 
