@@ -471,6 +471,8 @@ class NeuralNet:
 
         params = self.get_all_params(trainable=True)
         updates = self.update(loss_train, params, **self._get_params_for("update"))
+        # The update rule's own state (velocities, moments...), for get/set_update_state.
+        self._update_state_vars = [var for var in updates if not any(var is p for p in params)]
 
         compile_kw = dict(mode=mode, allow_input_downcast=True)
         train_iter = aesara.function([X, y], train_outputs, updates=updates, **compile_kw)
@@ -762,12 +764,49 @@ class NeuralNet:
                 shapes = ", ".join("x".join(map(str, np.shape(v))) for v in values)
                 print(f"Loaded parameters to layer {name!r} (shapes {shapes}).", flush=True)
 
+    def get_update_state(self):
+        """The values of the update rule's state variables, as a list of arrays (copies).
+
+        These are the shared variables the update rule created besides the
+        parameters (nesterov momentum's velocities, adam's moments and step
+        count), in the order it created them.  Together with the parameters,
+        ``train_history_`` and the training batch iterator's random state, they
+        are what continuing a training run exactly needs.  Compiles the net
+        first if needed; right after compiling they hold the rule's initial
+        values (zero velocities).
+        """
+        self.initialize()
+        return [var.get_value() for var in self._update_state_vars]
+
+    def set_update_state(self, values):
+        """Set the update rule's state variables from :meth:`get_update_state`'s list.
+
+        The number of arrays and every shape are checked before anything is
+        set; a mismatch raises ``ValueError`` naming the variable and both
+        shapes.  Values are cast to each variable's dtype.
+        """
+        self.initialize()
+        values = list(values)
+        variables = self._update_state_vars
+        if len(values) != len(variables):
+            raise ValueError(
+                f"the update rule has {len(variables)} state variables, got {len(values)} values"
+            )
+        for i, (var, value) in enumerate(zip(variables, values)):
+            ours, theirs = var.get_value(borrow=True).shape, np.shape(value)
+            if ours != theirs:
+                raise ValueError(
+                    f"update state variable {var.name or i} has shape {ours}, the value has {theirs}"
+                )
+        for var, value in zip(variables, values):
+            var.set_value(np.asarray(value, dtype=var.dtype))
+
     def __repr__(self):
         shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("layers", "max_epochs", *self._kwarg_keys))
         return f"{type(self).__name__}({shown})"
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for key in ("train_iter_", "eval_iter_", "predict_iter_", "_initialized"):
+        for key in ("train_iter_", "eval_iter_", "predict_iter_", "_initialized", "_update_state_vars"):
             state.pop(key, None)
         return state

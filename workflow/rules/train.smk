@@ -1,4 +1,7 @@
 # Stage 4: train one model on one device; params, per-epoch history and metrics.
+# The checkpoint (saved after every epoch, resumed by a rerun after a kill) is not
+# an output: snakemake would delete it when the job fails.  The job removes it
+# once the outputs are written.
 
 
 rule train_model:
@@ -20,6 +23,7 @@ rule train_model:
     params:
         model=model_config,
         seed=config["seed"],
+        checkpoint="results/checkpoints/{model}_{device}.npz",
     log:
         "logs/train/{model}_{device}.log",
     benchmark:

@@ -1,24 +1,45 @@
-"""Train one model on one device; the log gets nolearn's epoch table."""
+"""Train one model on one device; the log gets nolearn's epoch table.
+
+Training resumes from the checkpoint of a killed run (same settings and data)
+and the checkpoint goes once the outputs are written.  A nan or infinite loss,
+or a failed write (full disk, read-only folder), ends the job with one line
+naming the cause; no metrics file is written then.
+"""
 import sys
+import traceback
 from pathlib import Path
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
 
 from aenet.backend import set_num_threads  # noqa: E402
-from aenet.experiment import run_experiment, write_outputs  # noqa: E402
+from aenet.experiment import discard_temp_files, remove_checkpoint, run_experiment, write_outputs  # noqa: E402
+
+
+def fail(error):
+    traceback.print_exc(file=sys.stderr)
+    for stream in (sys.stderr, sys.__stderr__):
+        print(f"train_model: {' '.join(str(error).split())}", file=stream)
+    sys.exit(1)
+
 
 set_num_threads(snakemake.threads)
-result = run_experiment(
-    arrays_dir=Path(snakemake.input.X_train).parent,
-    model=snakemake.wildcards.model,
-    device=snakemake.wildcards.device,
-    model_config=snakemake.params.model,
-    seed=snakemake.params.seed,
-    threads=snakemake.threads,
-)
-write_outputs(
-    result,
-    params=snakemake.output.params,
-    history=snakemake.output.history,
-    metrics=snakemake.output.metrics,
-)
+discard_temp_files(*snakemake.output)
+try:
+    result = run_experiment(
+        arrays_dir=Path(snakemake.input.X_train).parent,
+        model=snakemake.wildcards.model,
+        device=snakemake.wildcards.device,
+        model_config=snakemake.params.model,
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+        checkpoint=snakemake.params.checkpoint,
+    )
+    write_outputs(
+        result,
+        params=snakemake.output.params,
+        history=snakemake.output.history,
+        metrics=snakemake.output.metrics,
+    )
+except (FloatingPointError, OSError) as error:
+    fail(error)
+remove_checkpoint(snakemake.params.checkpoint)
