@@ -1,0 +1,550 @@
+"""Batched im2col convolutions: one large BLAS call per batch instead of one per image.
+
+aesara's ``CorrMM`` Ops unfold one image at a time and call ``gemm`` once per
+image.  For the small images of the post's CNN (14x14 and 6x6 outputs after
+the first pool) these are small matrix products that BLAS runs at a fraction
+of its speed, and that it cannot spread over threads.  The Ops here unfold
+the whole batch into one matrix, ``col[k, n*P + p]`` (``k`` over channel x
+kernel row x kernel column, ``p`` over output pixels), so each pass is a
+single large ``gemm``:
+
+forward         ``out'(M x NP) = kern(M x K) . col(K x NP)``, then ``out'`` is
+                transposed to ``(n, m, p)``;
+weight grad     ``dW(M x K) = top'(M x NP) . col(K x NP)^T``;
+input grad      ``col(K x NP) = kern^T . top'``, then folded back (col2im).
+
+When an image has many output pixels (``P >= 512``, e.g. the first conv
+layer's 30x30) per-image products are already large and the transpose would
+cost more than it saves, so those shapes keep the per-image loop, inside the
+same Ops.  The results equal aesara's ``CorrMM`` Ops up to float rounding
+(sums in another order).
+
+:func:`local_batched_corr` replaces ``CorrMM``, ``CorrMM_gradWeights`` and
+``CorrMM_gradInputs`` nodes (plain, shared-weight, undilated, ungrouped
+correlations with symmetric padding) after aesara's conv rewrites; it is
+registered in ``aesara.compile.optdb`` with the ``cxx_only`` tag.
+"""
+import warnings
+
+import numpy as np
+from aesara.compile import optdb
+from aesara.graph.basic import Apply
+from aesara.graph.rewriting.basic import copy_stack_trace, in2out, node_rewriter
+from aesara.link.c.op import COp
+from aesara.tensor import blas_headers
+from aesara.tensor.basic import as_tensor_variable
+from aesara.tensor.blas import ldflags
+from aesara.tensor.type import TensorType
+
+with warnings.catch_warnings():  # aesara.tensor.nnet is deprecated but still shipped
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from aesara.tensor.nnet import corr
+
+__all__ = ["BatchedCorr", "BatchedCorrGradWeights", "BatchedCorrGradInputs", "local_batched_corr"]
+
+#: floats of unfolded images plus output block per BLAS call (a quarter of a 512 KiB L2)
+CHUNK_FLOATS = 32 * 1024
+
+_SUPPORT = r"""
+#ifndef AENET_BATCHED_CORR
+#define AENET_BATCHED_CORR
+#include <string.h>
+#include <stdlib.h>
+
+/* col[k][n * P + p] = padded x[n][c][oh * sh + i - ph][ow * sw + j - pw] for images
+   n0 <= n < n1 (columns (n - n0) * P + p, leading dimension ld) */
+#define AENET_DEFINE_CORR(T, S)                                                              \
+static void aenet_im2col_##S(const T* x, int n0, int n1, int C, int H, int W, int kh, int kw, \
+                             int ph, int pw, int sh, int sw, int OH, int OW, T* col, long ld) { \
+    const long P = (long)OH * OW;                                                            \
+    for (int c = 0; c < C; c++)                                                              \
+    for (int i = 0; i < kh; i++)                                                             \
+    for (int j = 0; j < kw; j++) {                                                           \
+        T* row = col + ((long)(c * kh + i) * kw + j) * ld;                                   \
+        for (int n = n0; n < n1; n++) {                                                      \
+            const T* plane = x + ((long)n * C + c) * H * W;                                  \
+            T* dst = row + (long)(n - n0) * P;                                               \
+            for (int oh = 0; oh < OH; oh++) {                                                \
+                const int h = oh * sh + i - ph;                                              \
+                T* d = dst + (long)oh * OW;                                                  \
+                if (h < 0 || h >= H) { memset(d, 0, sizeof(T) * OW); continue; }             \
+                const T* src = plane + (long)h * W;                                          \
+                if (sw == 1 && pw == 0) { memcpy(d, src + j, sizeof(T) * OW); continue; }     \
+                for (int ow = 0; ow < OW; ow++) {                                            \
+                    const int w = ow * sw + j - pw;                                          \
+                    d[ow] = (w >= 0 && w < W) ? src[w] : (T)0;                               \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+/* the reverse: x[n][c][...] += col[k][(n - n0) * P + p]; x must be zeroed first */          \
+static void aenet_col2im_##S(const T* col, int n0, int n1, int C, int H, int W, int kh, int kw, \
+                             int ph, int pw, int sh, int sw, int OH, int OW, T* x, long ld) { \
+    const long P = (long)OH * OW;                                                            \
+    for (int n = n0; n < n1; n++)                                                            \
+    for (int c = 0; c < C; c++) {                                                            \
+        T* plane = x + ((long)n * C + c) * H * W;                                            \
+        for (int i = 0; i < kh; i++)                                                         \
+        for (int j = 0; j < kw; j++) {                                                       \
+            const T* src = col + ((long)(c * kh + i) * kw + j) * ld + (long)(n - n0) * P;    \
+            for (int oh = 0; oh < OH; oh++) {                                                \
+                const int h = oh * sh + i - ph;                                              \
+                if (h < 0 || h >= H) continue;                                               \
+                T* d = plane + (long)h * W;                                                  \
+                const T* s = src + (long)oh * OW;                                            \
+                if (sw == 1 && pw == 0) {                                                    \
+                    T* dj = d + j;                                                           \
+                    for (int ow = 0; ow < OW; ow++) dj[ow] += s[ow];                         \
+                    continue;                                                                \
+                }                                                                            \
+                for (int ow = 0; ow < OW; ow++) {                                            \
+                    const int w = ow * sw + j - pw;                                          \
+                    if (w >= 0 && w < W) d[w] += s[ow];                                      \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+/* dst[b][a][p] = src[a][b][p] for an (A, B, P) block */                                     \
+static void aenet_swap01_##S(const T* src, T* dst, long A, long B, long P) {                \
+    for (long a = 0; a < A; a++)                                                             \
+        for (long b = 0; b < B; b++)                                                         \
+            memcpy(dst + (b * A + a) * P, src + (a * B + b) * P, sizeof(T) * P);             \
+}
+
+/* images per BLAS call: as many as keep col and the output block within
+   chunk_floats, at least one */
+static int aenet_chunk(int N, int K, int M, int P, long chunk_floats) {
+    long per_image = (long)(K + M) * P;
+    long nb = per_image > 0 ? chunk_floats / per_image : N;
+    if (nb < 1) nb = 1;
+    if (nb > N) nb = N;
+    return (int)nb;
+}
+
+AENET_DEFINE_CORR(float, f32)
+AENET_DEFINE_CORR(double, f64)
+#endif
+"""
+
+
+def _openblas():
+    from aesara import config
+
+    return "openblas" in config.blas__ldflags
+
+
+# The products here are many mid-sized gemm calls; a multi-threaded BLAS wakes
+# its threads for each one, which costs more than it saves at these sizes and
+# stalls badly when the cores are shared.  They run on one BLAS thread.
+_SINGLE_THREAD = """
+#ifndef AENET_BLAS_ONE_THREAD
+#define AENET_BLAS_ONE_THREAD
+static int aenet_blas_one_thread(void) {
+#if %(openblas)d
+    int saved = openblas_get_num_threads();
+    if (saved > 1) openblas_set_num_threads(1);
+    return saved;
+#else
+    return 1;
+#endif
+}
+static void aenet_blas_restore(int saved) {
+#if %(openblas)d
+    if (saved > 1) openblas_set_num_threads(saved);
+#endif
+}
+#endif
+"""
+
+
+def _border(op):
+    """``(ph, pw)``, ``"half"`` or ``"full"`` for a CorrMM border_mode with symmetric padding, else None."""
+    mode = op.border_mode
+    if mode == "valid":
+        return (0, 0)
+    if mode in ("half", "full"):
+        return mode
+    if isinstance(mode, tuple) and len(mode) == 2 and all(
+        isinstance(m, tuple) and len(m) == 2 and m[0] == m[1] for m in mode
+    ):
+        return (int(mode[0][0]), int(mode[1][0]))
+    return None  # asymmetric padding: left to CorrMM
+
+
+class _BatchedCorrBase(COp):
+    __props__ = ("pad", "subsample")
+
+    def __init__(self, pad=(0, 0), subsample=(1, 1)):
+        self.pad = pad if pad in ("half", "full") else tuple(int(p) for p in pad)
+        self.subsample = tuple(int(s) for s in subsample)
+        if isinstance(self.pad, tuple) and (len(self.pad) != 2 or min(self.pad) < 0):
+            raise ValueError(f"pad must be 'half', 'full' or two ints >= 0, got {pad!r}")
+        if len(self.subsample) != 2 or min(self.subsample) < 1:
+            raise ValueError(f"subsample must be two ints >= 1, got {subsample!r}")
+
+    def _pads(self, kh, kw):
+        """``(ph, pw)`` for a kernel of ``kh x kw`` (ints or symbolic)."""
+        if self.pad == "half":
+            return kh // 2, kw // 2
+        if self.pad == "full":
+            return kh - 1, kw - 1
+        return self.pad
+
+    def _c_pads(self):
+        """C declarations of PH and PW (after kh and kw are known)."""
+        ph, pw = {"half": ("kh / 2", "kw / 2"), "full": ("kh - 1", "kw - 1")}.get(self.pad, self.pad)
+        return f"const int PH = {ph}, PW = {pw};"
+
+    def c_support_code(self, **kwargs):
+        code = blas_headers.blas_header_text()
+        if _openblas():
+            code += blas_headers.openblas_threads_text() + _SINGLE_THREAD % dict(openblas=1)
+        else:
+            code += _SINGLE_THREAD % dict(openblas=0)
+        return code + _SUPPORT
+
+    def c_libraries(self, **kwargs):
+        return ldflags()
+
+    def c_compile_args(self, **kwargs):
+        return ldflags(libs=False, flags=True)
+
+    def c_lib_dirs(self, **kwargs):
+        return ldflags(libs=False, libs_dir=True)
+
+    def c_header_dirs(self, **kwargs):
+        return ldflags(libs=False, include_dir=True)
+
+    def c_code_cache_version(self):
+        return (5, CHUNK_FLOATS, _openblas(), blas_headers.blas_header_version())
+
+    def _types(self, node):
+        dtype = node.inputs[0].type.dtype
+        return ("float", "f32", "sgemm_") if dtype == "float32" else ("double", "f64", "dgemm_")
+
+    def _numpy_cols(self, img, kh, kw):
+        """``col`` as a ``(C, kh, kw, N, OH, OW)`` array (numpy reference)."""
+        (ph, pw), (sh, sw) = self._pads(kh, kw), self.subsample
+        x = np.pad(img, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        n, c, h, w = x.shape
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        cols = np.empty((c, kh, kw, n, oh, ow), dtype=img.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, i, j] = x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw].transpose(1, 0, 2, 3)
+        return cols
+
+
+_CHECK = """
+    if (PyArray_NDIM(%(a)s) != 4 || PyArray_NDIM(%(b)s) != 4) {
+        PyErr_SetString(PyExc_ValueError, "%(op)s: 4-D inputs required");
+        %(fail)s;
+    }
+"""
+
+
+class BatchedCorr(_BatchedCorrBase):
+    """Correlation of ``img (N, C, H, W)`` with ``kern (M, C, kh, kw)``: aesara's ``CorrMM``."""
+
+    def make_node(self, img, kern):
+        img, kern = as_tensor_variable(img), as_tensor_variable(kern)
+        if img.type.ndim != 4 or kern.type.ndim != 4 or img.type.dtype != kern.type.dtype:
+            raise TypeError(f"BatchedCorr needs 4-D tensors of one dtype, got {img.type}, {kern.type}")
+        if img.type.dtype not in ("float32", "float64"):
+            raise TypeError(f"BatchedCorr needs float32/float64, got {img.type.dtype}")
+        shape = (img.type.shape[0], kern.type.shape[0], None, None)
+        return Apply(self, [img, kern], [TensorType(img.type.dtype, shape=shape)()])
+
+    def infer_shape(self, fgraph, node, shapes):
+        (n, _, h, w), (m, _, kh, kw) = shapes
+        (ph, pw), (sh, sw) = self._pads(kh, kw), self.subsample
+        return [(n, m, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)]
+
+    def perform(self, node, inputs, outputs):
+        img, kern = inputs
+        m, c, kh, kw = kern.shape
+        cols = self._numpy_cols(img, kh, kw)
+        out = np.tensordot(kern, cols, axes=([1, 2, 3], [0, 1, 2]))  # (M, N, OH, OW)
+        outputs[0][0] = np.ascontiguousarray(out.transpose(1, 0, 2, 3), dtype=img.dtype)
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        img, kern = inputs
+        (out,) = outputs
+        T, S, gemm = self._types(node)
+        sh, sw = self.subsample
+        return (_CHECK % dict(a=img, b=kern, op="BatchedCorr", fail=sub["fail"])) + """
+    {
+    PyArrayObject* x = PyArray_GETCONTIGUOUS(%(img)s);
+    PyArrayObject* k = PyArray_GETCONTIGUOUS(%(kern)s);
+    if (!x || !k) { Py_XDECREF(x); Py_XDECREF(k); %(fail)s; }
+    const int N = PyArray_DIMS(x)[0], C = PyArray_DIMS(x)[1], H = PyArray_DIMS(x)[2], W = PyArray_DIMS(x)[3];
+    const int M = PyArray_DIMS(k)[0], kh = PyArray_DIMS(k)[2], kw = PyArray_DIMS(k)[3];
+    %(pads)s
+    const int OH = (H + 2 * PH - kh) / %(sh)d + 1, OW = (W + 2 * PW - kw) / %(sw)d + 1;
+    if (PyArray_DIMS(k)[1] != C || OH < 1 || OW < 1) {
+        PyErr_Format(PyExc_ValueError, "BatchedCorr: image (%%d, %%d, %%d, %%d) and kernel (%%d, %%d, %%d, %%d) do not fit",
+                     N, C, H, W, M, (int)PyArray_DIMS(k)[1], kh, kw);
+        Py_DECREF(x); Py_DECREF(k); %(fail)s;
+    }
+    npy_intp dims[4] = {N, M, OH, OW};
+    if (!%(out)s || !PyArray_IS_C_CONTIGUOUS(%(out)s) || PyArray_DIMS(%(out)s)[0] != N || PyArray_DIMS(%(out)s)[1] != M
+        || PyArray_DIMS(%(out)s)[2] != OH || PyArray_DIMS(%(out)s)[3] != OW) {
+        Py_XDECREF(%(out)s);
+        %(out)s = (PyArrayObject*)PyArray_EMPTY(4, dims, PyArray_TYPE(x), 0);
+        if (!%(out)s) { Py_DECREF(x); Py_DECREF(k); %(fail)s; }
+    }
+    const int K = C * kh * kw, P = OH * OW;
+    const %(T)s one = 1, zero = 0;
+    char NN = 'N';
+    const %(T)s* xp = (const %(T)s*)PyArray_DATA(x);
+    const %(T)s* kp = (const %(T)s*)PyArray_DATA(k);
+    %(T)s* op = (%(T)s*)PyArray_DATA(%(out)s);
+    int failed = 0;
+    const int blas_threads = aenet_blas_one_thread();
+    if (N > 0 && M > 0) {
+        if (K == 0) {
+            memset(op, 0, sizeof(%(T)s) * (size_t)N * M * P);
+        } else {
+            const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
+            %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
+            %(T)s* tmp = nb > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * P * nb) : NULL;
+            if (!col || (nb > 1 && !tmp)) failed = 1;
+            for (int n0 = 0; !failed && n0 < N; n0 += nb) {
+                const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
+                aenet_im2col_%(S)s(xp, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, col, NP);
+                if (nb == 1) {  /* straight into the output image */
+                    %(gemm)s(&NN, &NN, &NP, &M, &K, &one, col, &NP, kp, &K, &zero, op + (long)n0 * M * P, &NP);
+                } else {
+                    %(gemm)s(&NN, &NN, &NP, &M, &K, &one, col, &NP, kp, &K, &zero, tmp, &NP);
+                    aenet_swap01_%(S)s(tmp, op + (long)n0 * M * P, M, n1 - n0, P);
+                }
+            }
+            free(col); free(tmp);
+        }
+    }
+    aenet_blas_restore(blas_threads);
+    Py_DECREF(x); Py_DECREF(k);
+    if (failed) { PyErr_NoMemory(); %(fail)s; }
+    }
+""" % dict(img=img, kern=kern, out=out, T=T, S=S, gemm=gemm, pads=self._c_pads(), sh=sh, sw=sw,
+           chunk=CHUNK_FLOATS, fail=sub["fail"])
+
+
+class BatchedCorrGradWeights(_BatchedCorrBase):
+    """Gradient of :class:`BatchedCorr` wrt the kernel: aesara's ``CorrMM_gradWeights``.
+
+    Inputs ``img``, ``topgrad`` and the kernel's height and width.
+    """
+
+    def make_node(self, img, topgrad, kh, kw):
+        img, topgrad = as_tensor_variable(img), as_tensor_variable(topgrad)
+        kh, kw = as_tensor_variable(kh).astype("int64"), as_tensor_variable(kw).astype("int64")
+        if img.type.ndim != 4 or topgrad.type.ndim != 4 or img.type.dtype != topgrad.type.dtype:
+            raise TypeError(f"BatchedCorrGradWeights needs 4-D tensors of one dtype, got {img.type}, {topgrad.type}")
+        if img.type.dtype not in ("float32", "float64"):
+            raise TypeError(f"BatchedCorrGradWeights needs float32/float64, got {img.type.dtype}")
+        shape = (topgrad.type.shape[1], img.type.shape[1], None, None)
+        return Apply(self, [img, topgrad, kh, kw], [TensorType(img.type.dtype, shape=shape)()])
+
+    def infer_shape(self, fgraph, node, shapes):
+        img, top = shapes[:2]
+        return [(top[1], img[1], node.inputs[2], node.inputs[3])]
+
+    def perform(self, node, inputs, outputs):
+        img, top, kh, kw = inputs
+        cols = self._numpy_cols(img, int(kh), int(kw))  # (C, kh, kw, N, OH, OW)
+        grad = np.tensordot(top, cols, axes=([0, 2, 3], [3, 4, 5]))  # (M, C, kh, kw)
+        outputs[0][0] = np.ascontiguousarray(grad, dtype=img.dtype)
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        img, top, kh, kw = inputs
+        (out,) = outputs
+        T, S, gemm = self._types(node)
+        sh, sw = self.subsample
+        return (_CHECK % dict(a=img, b=top, op="BatchedCorrGradWeights", fail=sub["fail"])) + """
+    {
+    PyArrayObject* x = PyArray_GETCONTIGUOUS(%(img)s);
+    PyArrayObject* t = PyArray_GETCONTIGUOUS(%(top)s);
+    if (!x || !t) { Py_XDECREF(x); Py_XDECREF(t); %(fail)s; }
+    const int N = PyArray_DIMS(x)[0], C = PyArray_DIMS(x)[1], H = PyArray_DIMS(x)[2], W = PyArray_DIMS(x)[3];
+    const int M = PyArray_DIMS(t)[1], OH = PyArray_DIMS(t)[2], OW = PyArray_DIMS(t)[3];
+    const int kh = (int)*(dtype_%(kh)s*)PyArray_DATA(%(kh)s), kw = (int)*(dtype_%(kw)s*)PyArray_DATA(%(kw)s);
+    %(pads)s
+    if (PyArray_DIMS(t)[0] != N || kh < 1 || kw < 1
+        || OH != (H + 2 * PH - kh) / %(sh)d + 1 || OW != (W + 2 * PW - kw) / %(sw)d + 1) {
+        PyErr_Format(PyExc_ValueError, "BatchedCorrGradWeights: image (%%d, %%d, %%d, %%d), output gradient (%%d, %%d, %%d, %%d) and kernel %%dx%%d do not fit",
+                     N, C, H, W, (int)PyArray_DIMS(t)[0], M, OH, OW, kh, kw);
+        Py_DECREF(x); Py_DECREF(t); %(fail)s;
+    }
+    npy_intp dims[4] = {M, C, kh, kw};
+    if (!%(out)s || !PyArray_IS_C_CONTIGUOUS(%(out)s) || PyArray_DIMS(%(out)s)[0] != M || PyArray_DIMS(%(out)s)[1] != C
+        || PyArray_DIMS(%(out)s)[2] != kh || PyArray_DIMS(%(out)s)[3] != kw) {
+        Py_XDECREF(%(out)s);
+        %(out)s = (PyArrayObject*)PyArray_EMPTY(4, dims, PyArray_TYPE(x), 0);
+        if (!%(out)s) { Py_DECREF(x); Py_DECREF(t); %(fail)s; }
+    }
+    const int K = C * kh * kw, P = OH * OW;
+    const %(T)s one = 1, zero = 0;
+    char NN = 'N', TT = 'T';
+    const %(T)s* xp = (const %(T)s*)PyArray_DATA(x);
+    const %(T)s* tp = (const %(T)s*)PyArray_DATA(t);
+    %(T)s* op = (%(T)s*)PyArray_DATA(%(out)s);
+    int failed = 0;
+    const int blas_threads = aenet_blas_one_thread();
+    if (N == 0 || P == 0) {
+        memset(op, 0, sizeof(%(T)s) * (size_t)M * K);
+    } else if (M > 0 && K > 0) {
+        const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
+        %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
+        %(T)s* tt = nb > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * P * nb) : NULL;
+        if (!col || (nb > 1 && !tt)) failed = 1;
+        for (int n0 = 0; !failed && n0 < N; n0 += nb) {
+            const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
+            const %(T)s* top = tp + (long)n0 * M * P;
+            aenet_im2col_%(S)s(xp, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, col, NP);
+            if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P); top = tt; }
+            %(gemm)s(&TT, &NN, &K, &M, &NP, &one, col, &NP, top, &NP, n0 == 0 ? &zero : &one, op, &K);
+        }
+        free(col); free(tt);
+    }
+    aenet_blas_restore(blas_threads);
+    Py_DECREF(x); Py_DECREF(t);
+    if (failed) { PyErr_NoMemory(); %(fail)s; }
+    }
+""" % dict(img=img, top=top, kh=kh, kw=kw, out=out, T=T, S=S, gemm=gemm, pads=self._c_pads(), sh=sh,
+           sw=sw, chunk=CHUNK_FLOATS, fail=sub["fail"])
+
+
+class BatchedCorrGradInputs(_BatchedCorrBase):
+    """Gradient of :class:`BatchedCorr` wrt the image: aesara's ``CorrMM_gradInputs``.
+
+    Inputs ``kern``, ``topgrad`` and the image's height and width.
+    """
+
+    def make_node(self, kern, topgrad, h, w):
+        kern, topgrad = as_tensor_variable(kern), as_tensor_variable(topgrad)
+        h, w = as_tensor_variable(h).astype("int64"), as_tensor_variable(w).astype("int64")
+        if kern.type.ndim != 4 or topgrad.type.ndim != 4 or kern.type.dtype != topgrad.type.dtype:
+            raise TypeError(f"BatchedCorrGradInputs needs 4-D tensors of one dtype, got {kern.type}, {topgrad.type}")
+        if kern.type.dtype not in ("float32", "float64"):
+            raise TypeError(f"BatchedCorrGradInputs needs float32/float64, got {kern.type.dtype}")
+        shape = (topgrad.type.shape[0], kern.type.shape[1], None, None)
+        return Apply(self, [kern, topgrad, h, w], [TensorType(kern.type.dtype, shape=shape)()])
+
+    def infer_shape(self, fgraph, node, shapes):
+        kern, top = shapes[:2]
+        return [(top[0], kern[1], node.inputs[2], node.inputs[3])]
+
+    def perform(self, node, inputs, outputs):
+        kern, top, h, w = inputs
+        n, m, oh, ow = top.shape
+        _, c, kh, kw = kern.shape
+        (ph, pw), (sh, sw) = self._pads(kh, kw), self.subsample
+        cols = np.tensordot(kern, top, axes=([0], [1]))  # (C, kh, kw, N, OH, OW)
+        x = np.zeros((n, c, int(h) + 2 * ph, int(w) + 2 * pw), dtype=kern.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] += cols[:, i, j].transpose(1, 0, 2, 3)
+        outputs[0][0] = np.ascontiguousarray(x[:, :, ph : ph + int(h), pw : pw + int(w)])
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        kern, top, h, w = inputs
+        (out,) = outputs
+        T, S, gemm = self._types(node)
+        sh, sw = self.subsample
+        return (_CHECK % dict(a=kern, b=top, op="BatchedCorrGradInputs", fail=sub["fail"])) + """
+    {
+    PyArrayObject* k = PyArray_GETCONTIGUOUS(%(kern)s);
+    PyArrayObject* t = PyArray_GETCONTIGUOUS(%(top)s);
+    if (!k || !t) { Py_XDECREF(k); Py_XDECREF(t); %(fail)s; }
+    const int M = PyArray_DIMS(k)[0], C = PyArray_DIMS(k)[1], kh = PyArray_DIMS(k)[2], kw = PyArray_DIMS(k)[3];
+    %(pads)s
+    const int N = PyArray_DIMS(t)[0], OH = PyArray_DIMS(t)[2], OW = PyArray_DIMS(t)[3];
+    const int H = (int)*(dtype_%(h)s*)PyArray_DATA(%(h)s), W = (int)*(dtype_%(w)s*)PyArray_DATA(%(w)s);
+    if (PyArray_DIMS(t)[1] != M || H < 0 || W < 0
+        || OH != (H + 2 * PH - kh) / %(sh)d + 1 || OW != (W + 2 * PW - kw) / %(sw)d + 1) {
+        PyErr_Format(PyExc_ValueError, "BatchedCorrGradInputs: kernel (%%d, %%d, %%d, %%d), output gradient (%%d, %%d, %%d, %%d) and image %%dx%%d do not fit",
+                     M, C, kh, kw, N, (int)PyArray_DIMS(t)[1], OH, OW, H, W);
+        Py_DECREF(k); Py_DECREF(t); %(fail)s;
+    }
+    npy_intp dims[4] = {N, C, H, W};
+    if (!%(out)s || !PyArray_IS_C_CONTIGUOUS(%(out)s) || PyArray_DIMS(%(out)s)[0] != N || PyArray_DIMS(%(out)s)[1] != C
+        || PyArray_DIMS(%(out)s)[2] != H || PyArray_DIMS(%(out)s)[3] != W) {
+        Py_XDECREF(%(out)s);
+        %(out)s = (PyArrayObject*)PyArray_EMPTY(4, dims, PyArray_TYPE(k), 0);
+        if (!%(out)s) { Py_DECREF(k); Py_DECREF(t); %(fail)s; }
+    }
+    const int K = C * kh * kw, P = OH * OW;
+    const %(T)s one = 1, zero = 0;
+    char NN = 'N', TT = 'T';
+    const %(T)s* kp = (const %(T)s*)PyArray_DATA(k);
+    const %(T)s* tp = (const %(T)s*)PyArray_DATA(t);
+    %(T)s* op = (%(T)s*)PyArray_DATA(%(out)s);
+    int failed = 0;
+    const int blas_threads = aenet_blas_one_thread();
+    memset(op, 0, sizeof(%(T)s) * (size_t)N * C * H * W);
+    if (N > 0 && K > 0 && P > 0 && M > 0) {
+        const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
+        %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
+        %(T)s* tt = nb > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * P * nb) : NULL;
+        if (!col || (nb > 1 && !tt)) failed = 1;
+        for (int n0 = 0; !failed && n0 < N; n0 += nb) {
+            const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
+            const %(T)s* top = tp + (long)n0 * M * P;
+            if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P); top = tt; }
+            %(gemm)s(&NN, &TT, &NP, &K, &M, &one, top, &NP, kp, &K, &zero, col, &NP);
+            aenet_col2im_%(S)s(col, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, op, NP);
+        }
+        free(col); free(tt);
+    }
+    aenet_blas_restore(blas_threads);
+    Py_DECREF(k); Py_DECREF(t);
+    if (failed) { PyErr_NoMemory(); %(fail)s; }
+    }
+""" % dict(kern=kern, top=top, h=h, w=w, out=out, T=T, S=S, gemm=gemm, pads=self._c_pads(), sh=sh,
+           sw=sw, chunk=CHUNK_FLOATS, fail=sub["fail"])
+
+
+def _plain(op):
+    """``(pad, subsample)`` when aenet's batched Ops can replace this CorrMM-family Op."""
+    if op.unshared or op.num_groups != 1 or tuple(op.filter_dilation) != (1, 1):
+        return None
+    pad = _border(op)
+    return None if pad is None else (pad, tuple(op.subsample))
+
+
+@node_rewriter([corr.CorrMM, corr.CorrMM_gradWeights, corr.CorrMM_gradInputs])
+def local_batched_corr(fgraph, node):
+    """aesara's ``CorrMM`` Ops -> :class:`BatchedCorr` and its gradients."""
+    params = _plain(node.op)
+    if params is None or node.inputs[0].type.dtype not in ("float32", "float64"):
+        return None
+    if len({v.type.dtype for v in node.inputs[:2]}) != 1:
+        return None
+    if isinstance(node.op, corr.CorrMM_gradWeights):
+        if len(node.inputs) != 4:
+            return None
+        out = BatchedCorrGradWeights(*params)(*node.inputs)
+    elif isinstance(node.op, corr.CorrMM_gradInputs):
+        if len(node.inputs) != 4:
+            return None
+        out = BatchedCorrGradInputs(*params)(*node.inputs)
+    else:
+        out = BatchedCorr(*params)(*node.inputs)
+    if out.type.dtype != node.outputs[0].type.dtype:
+        return None
+    copy_stack_trace(node.outputs[0], out)
+    return [out]
+
+
+# after aesara's conv rewrites (conv_opts, 48.7), before elemwise fusion (49)
+optdb.register(
+    "aenet_batched_corr",
+    in2out(local_batched_corr),
+    "fast_run",
+    "cxx_only",
+    "aenet_corr",
+    position=48.75,
+)
