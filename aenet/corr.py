@@ -34,13 +34,21 @@ from aesara.link.c.op import COp
 from aesara.tensor import blas_headers
 from aesara.tensor.basic import as_tensor_variable
 from aesara.tensor.blas import ldflags
+from aesara.tensor.elemwise import DimShuffle, Elemwise
+from aesara.scalar import basic as aes
 from aesara.tensor.type import TensorType
 
 with warnings.catch_warnings():  # aesara.tensor.nnet is deprecated but still shipped
     warnings.simplefilter("ignore", DeprecationWarning)
     from aesara.tensor.nnet import corr
 
-__all__ = ["BatchedCorr", "BatchedCorrGradWeights", "BatchedCorrGradInputs", "local_batched_corr"]
+__all__ = [
+    "BatchedCorr",
+    "BatchedCorrGradWeights",
+    "BatchedCorrGradInputs",
+    "local_batched_corr",
+    "local_batched_corr_bias",
+]
 
 #: floats of unfolded images plus output block per BLAS call (a quarter of a 512 KiB L2)
 CHUNK_FLOATS = 32 * 1024
@@ -106,11 +114,24 @@ static void aenet_col2im_##S(const T* col, int n0, int n1, int C, int H, int W, 
         }                                                                                    \
     }                                                                                        \
 }                                                                                            \
-/* dst[b][a][p] = src[a][b][p] for an (A, B, P) block */                                     \
-static void aenet_swap01_##S(const T* src, T* dst, long A, long B, long P) {                \
+/* dst[b][a][p] = src[a][b][p] (+ bias[a]) for an (A, B, P) block */                         \
+static void aenet_swap01_##S(const T* src, T* dst, long A, long B, long P, const T* bias) { \
     for (long a = 0; a < A; a++)                                                             \
-        for (long b = 0; b < B; b++)                                                         \
-            memcpy(dst + (b * A + a) * P, src + (a * B + b) * P, sizeof(T) * P);             \
+        for (long b = 0; b < B; b++) {                                                       \
+            const T* s = src + (a * B + b) * P;                                              \
+            T* d = dst + (b * A + a) * P;                                                    \
+            if (!bias) { memcpy(d, s, sizeof(T) * P); continue; }                            \
+            const T v = bias[a];                                                             \
+            for (long p = 0; p < P; p++) d[p] = s[p] + v;                                    \
+        }                                                                                    \
+}                                                                                            \
+/* x[a][p] += bias[a] for an (A, P) block */                                                 \
+static void aenet_add_rows_##S(T* x, const T* bias, long A, long P) {                       \
+    for (long a = 0; a < A; a++) {                                                           \
+        const T v = bias[a];                                                                 \
+        T* r = x + a * P;                                                                    \
+        for (long p = 0; p < P; p++) r[p] += v;                                              \
+    }                                                                                        \
 }
 
 /* images per BLAS call: as many as keep col and the output block within
@@ -218,7 +239,7 @@ class _BatchedCorrBase(COp):
         return ldflags(libs=False, include_dir=True)
 
     def c_code_cache_version(self):
-        return (5, CHUNK_FLOATS, _openblas(), blas_headers.blas_header_version())
+        return (6, CHUNK_FLOATS, _openblas(), blas_headers.blas_header_version())
 
     def _types(self, node):
         dtype = node.inputs[0].type.dtype
@@ -246,36 +267,68 @@ _CHECK = """
 
 
 class BatchedCorr(_BatchedCorrBase):
-    """Correlation of ``img (N, C, H, W)`` with ``kern (M, C, kh, kw)``: aesara's ``CorrMM``."""
+    """Correlation of ``img (N, C, H, W)`` with ``kern (M, C, kh, kw)``: aesara's ``CorrMM``.
 
-    def make_node(self, img, kern):
+    An optional third input, a bias vector of length ``M``, is added to each
+    output channel as the products are stored (aesara's ``conv + b.dimshuffle('x', 0, 'x', 'x')``,
+    the same rounding).
+    """
+
+    def make_node(self, img, kern, bias=None):
         img, kern = as_tensor_variable(img), as_tensor_variable(kern)
         if img.type.ndim != 4 or kern.type.ndim != 4 or img.type.dtype != kern.type.dtype:
             raise TypeError(f"BatchedCorr needs 4-D tensors of one dtype, got {img.type}, {kern.type}")
         if img.type.dtype not in ("float32", "float64"):
             raise TypeError(f"BatchedCorr needs float32/float64, got {img.type.dtype}")
+        inputs = [img, kern]
+        if bias is not None:
+            bias = as_tensor_variable(bias)
+            if bias.type.ndim != 1 or bias.type.dtype != img.type.dtype:
+                raise TypeError(f"BatchedCorr's bias must be a vector of {img.type.dtype}, got {bias.type}")
+            inputs.append(bias)
         shape = (img.type.shape[0], kern.type.shape[0], None, None)
-        return Apply(self, [img, kern], [TensorType(img.type.dtype, shape=shape)()])
+        return Apply(self, inputs, [TensorType(img.type.dtype, shape=shape)()])
 
     def infer_shape(self, fgraph, node, shapes):
-        (n, _, h, w), (m, _, kh, kw) = shapes
+        (n, _, h, w), (m, _, kh, kw) = shapes[:2]
         (ph, pw), (sh, sw) = self._pads(kh, kw), self.subsample
         return [(n, m, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)]
 
     def perform(self, node, inputs, outputs):
-        img, kern = inputs
+        img, kern = inputs[:2]
         m, c, kh, kw = kern.shape
         cols = self._numpy_cols(img, kh, kw)
         out = np.tensordot(kern, cols, axes=([1, 2, 3], [0, 1, 2]))  # (M, N, OH, OW)
-        outputs[0][0] = np.ascontiguousarray(out.transpose(1, 0, 2, 3), dtype=img.dtype)
+        out = np.ascontiguousarray(out.transpose(1, 0, 2, 3), dtype=img.dtype)
+        if len(inputs) == 3:
+            if inputs[2].shape != (m,):
+                raise ValueError(f"BatchedCorr: bias of shape {inputs[2].shape} for {m} channels")
+            out += inputs[2][:, None, None]
+        outputs[0][0] = out
 
     def c_code(self, node, name, inputs, outputs, sub):
-        img, kern = inputs
+        img, kern = inputs[:2]
+        bias = inputs[2] if len(inputs) == 3 else None
         (out,) = outputs
         T, S, gemm = self._types(node)
         sh, sw = self.subsample
+        if bias is None:
+            bias_check, bias_copy = "", "const %s* bp = NULL;" % T
+        else:
+            bias_check = """
+    if (PyArray_NDIM(%(b)s) != 1 || PyArray_DIMS(%(b)s)[0] != PyArray_DIMS(%(kern)s)[0]) {
+        PyErr_SetString(PyExc_ValueError, "BatchedCorr: the bias length differs from the number of kernels");
+        %(fail)s;
+    }
+""" % dict(b=bias, kern=kern, fail=sub["fail"])
+            bias_copy = """
+    %(T)s* bp = (%(T)s*)malloc(sizeof(%(T)s) * (M > 0 ? M : 1));
+    if (!bp) failed = 1;
+    else for (int m = 0; m < M; m++) bp[m] = *(const %(T)s*)PyArray_GETPTR1(%(b)s, m);
+""" % dict(b=bias, T=T)
         return (_CHECK % dict(a=img, b=kern, op="BatchedCorr", fail=sub["fail"])) + """
     {
+    %(bias_check)s
     PyArrayObject* x = PyArray_GETCONTIGUOUS(%(img)s);
     PyArrayObject* k = PyArray_GETCONTIGUOUS(%(kern)s);
     if (!x || !k) { Py_XDECREF(x); Py_XDECREF(k); %(fail)s; }
@@ -302,10 +355,12 @@ class BatchedCorr(_BatchedCorrBase):
     const %(T)s* kp = (const %(T)s*)PyArray_DATA(k);
     %(T)s* op = (%(T)s*)PyArray_DATA(%(out)s);
     int failed = 0;
+    %(bias_copy)s
     const int blas_threads = aenet_blas_one_thread();
-    if (N > 0 && M > 0) {
+    if (!failed && N > 0 && M > 0) {
         if (K == 0) {
             memset(op, 0, sizeof(%(T)s) * (size_t)N * M * P);
+            for (int n = 0; bp && n < N; n++) aenet_add_rows_%(S)s(op + (long)n * M * P, bp, M, P);
         } else {
             const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
             %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
@@ -315,20 +370,24 @@ class BatchedCorr(_BatchedCorrBase):
                 const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
                 aenet_im2col_%(S)s(xp, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, col, NP);
                 if (nb == 1) {  /* straight into the output image */
-                    %(gemm)s(&NN, &NN, &NP, &M, &K, &one, col, &NP, kp, &K, &zero, op + (long)n0 * M * P, &NP);
+                    %(T)s* o = op + (long)n0 * M * P;
+                    %(gemm)s(&NN, &NN, &NP, &M, &K, &one, col, &NP, kp, &K, &zero, o, &NP);
+                    if (bp) aenet_add_rows_%(S)s(o, bp, M, P);
                 } else {
                     %(gemm)s(&NN, &NN, &NP, &M, &K, &one, col, &NP, kp, &K, &zero, tmp, &NP);
-                    aenet_swap01_%(S)s(tmp, op + (long)n0 * M * P, M, n1 - n0, P);
+                    aenet_swap01_%(S)s(tmp, op + (long)n0 * M * P, M, n1 - n0, P, bp);
                 }
             }
             free(col); free(tmp);
         }
     }
     aenet_blas_restore(blas_threads);
+    %(bias_free)s
     Py_DECREF(x); Py_DECREF(k);
     if (failed) { PyErr_NoMemory(); %(fail)s; }
     }
 """ % dict(img=img, kern=kern, out=out, T=T, S=S, gemm=gemm, pads=self._c_pads(), sh=sh, sw=sw,
+           bias_check=bias_check, bias_copy=bias_copy, bias_free="" if bias is None else "free(bp);",
            chunk=CHUNK_FLOATS, fail=sub["fail"])
 
 
@@ -404,7 +463,7 @@ class BatchedCorrGradWeights(_BatchedCorrBase):
             const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
             const %(T)s* top = tp + (long)n0 * M * P;
             aenet_im2col_%(S)s(xp, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, col, NP);
-            if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P); top = tt; }
+            if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P, NULL); top = tt; }
             %(gemm)s(&TT, &NN, &K, &M, &NP, &one, col, &NP, top, &NP, n0 == 0 ? &zero : &one, op, &K);
         }
         free(col); free(tt);
@@ -493,7 +552,7 @@ class BatchedCorrGradInputs(_BatchedCorrBase):
         for (int n0 = 0; !failed && n0 < N; n0 += nb) {
             const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
             const %(T)s* top = tp + (long)n0 * M * P;
-            if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P); top = tt; }
+            if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P, NULL); top = tt; }
             %(gemm)s(&NN, &TT, &NP, &K, &M, &one, top, &NP, kp, &K, &zero, col, &NP);
             aenet_col2im_%(S)s(col, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, op, NP);
         }
@@ -539,6 +598,32 @@ def local_batched_corr(fgraph, node):
     return [out]
 
 
+@node_rewriter([Elemwise])
+def local_batched_corr_bias(fgraph, node):
+    """``BatchedCorr(x, W) + b.dimshuffle('x', 0, 'x', 'x')`` -> ``BatchedCorr(x, W, b)``."""
+    if not isinstance(node.op.scalar_op, aes.Add) or len(node.inputs) != 2:
+        return None
+    for conv, bias in (node.inputs, node.inputs[::-1]):
+        owner = conv.owner
+        if owner is None or not isinstance(owner.op, BatchedCorr) or len(owner.inputs) != 2:
+            continue
+        if len(fgraph.clients[conv]) != 1:  # the conv without bias is needed elsewhere
+            continue
+        if bias.owner is None or not isinstance(bias.owner.op, DimShuffle):
+            continue
+        if tuple(bias.owner.op.new_order) != ("x", 0, "x", "x"):
+            continue
+        b = bias.owner.inputs[0]
+        if b.type.dtype != conv.type.dtype or node.outputs[0].type.dtype != conv.type.dtype:
+            continue
+        out = owner.op(*owner.inputs, b)
+        if out.type.broadcastable != node.outputs[0].type.broadcastable:
+            continue
+        copy_stack_trace(node.outputs[0], out)
+        return [out]
+    return None
+
+
 # after aesara's conv rewrites (conv_opts, 48.7), before elemwise fusion (49)
 optdb.register(
     "aenet_batched_corr",
@@ -547,4 +632,12 @@ optdb.register(
     "cxx_only",
     "aenet_corr",
     position=48.75,
+)
+optdb.register(
+    "aenet_batched_corr_bias",
+    in2out(local_batched_corr_bias),
+    "fast_run",
+    "cxx_only",
+    "aenet_corr",
+    position=48.76,
 )

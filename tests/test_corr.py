@@ -118,3 +118,31 @@ def test_rewrite_is_cxx_only():
     jax_rewrites = optdb.query(get_mode("JAX").provided_optimizer).data
     assert optdb["aenet_batched_corr"] not in jax_rewrites
     assert optdb["aenet_batched_corr"] in optdb.query(get_mode("FAST_RUN").provided_optimizer).data
+
+
+@pytest.mark.parametrize("xshape,wshape", [((3, 1, 32, 32), (16, 1, 3, 3)), ((50, 16, 15, 15), (32, 16, 2, 2))])
+def test_bias_is_added_in_the_convolution(xshape, wshape):
+    """conv + b.dimshuffle('x', 0, 'x', 'x') (Lasagne's Conv2DLayer) becomes one Op, same values."""
+    rng = np.random.default_rng(3)
+    x, w, b = at.tensor4("x"), at.tensor4("w"), at.vector("b")
+    out = at.maximum(conv2d(x, w) + b.dimshuffle("x", 0, "x", "x"), 0)
+    fused = aesara.function([x, w, b], out, mode=FAST)
+    separate = aesara.function([x, w, b], out, mode=FAST.excluding("aenet_batched_corr_bias"))
+    python = aesara.function([x, w, b], out, mode=PY)
+    convs = [n for n in fused.maker.fgraph.apply_nodes if isinstance(n.op, BatchedCorr)]
+    assert len(convs) == 1 and len(convs[0].inputs) == 3
+    assert not any(isinstance(getattr(n.op, "scalar_op", None), aesara.scalar.Add) for n in fused.maker.fgraph.apply_nodes)
+    xv = rng.standard_normal(xshape).astype("float32")
+    wv = rng.standard_normal(wshape).astype("float32")
+    bv = rng.standard_normal(wshape[0]).astype("float32")
+    want = separate(xv, wv, bv)
+    np.testing.assert_array_equal(fused(xv, wv, bv), want)
+    np.testing.assert_allclose(python(xv, wv, bv), want, rtol=2e-5, atol=2e-5 * np.abs(want).max())
+
+
+def test_bias_not_fused_when_the_plain_convolution_is_used():
+    x, w, b = at.tensor4("x"), at.tensor4("w"), at.vector("b")
+    conv = conv2d(x, w)
+    f = aesara.function([x, w, b], [conv + b.dimshuffle("x", 0, "x", "x"), conv.sum()], mode=FAST)
+    convs = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, BatchedCorr)]
+    assert len(convs) == 1 and len(convs[0].inputs) == 2
