@@ -71,10 +71,11 @@ def function(inputs, outputs, updates=None):
     On ``cpu`` this is ``aesara.function(..., mode=mode())`` (the shared
     variables already live in host memory).  On the JAX devices it is an
     :class:`aenet.jax_ops.DeviceFunction`: parameters, optimizer state and
-    random streams stay on the device between calls, and outputs are device
-    arrays.  Either way ``sync()`` puts the latest values into the shared
-    variables (call it before reading or saving them) and ``reload()`` sends
-    values set on the shared variables to the device.
+    random streams stay on the device between calls, one copy per shared
+    variable for all such functions, and outputs are device arrays.  Either
+    way ``sync()`` puts the latest values into the shared variables (call it
+    before reading or saving them on the host) and ``reload()`` sends values
+    set on the shared variables to the device.
     """
     if current() == "cpu":
         import aesara

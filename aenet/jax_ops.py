@@ -44,6 +44,7 @@ calls, which aesara's own Function does not do.
 import itertools
 import math
 import warnings
+import weakref
 from collections import OrderedDict
 
 import aesara
@@ -656,6 +657,11 @@ def jax_sample_fn_binomial(op):
 
 # -- functions whose shared variables stay on the device ------------------------
 
+# The device copy of each shared variable used by a DeviceFunction: one per
+# variable, read and updated by every DeviceFunction, like a GPU shared variable
+# in Theano.  The host value is only refreshed by ``sync``.
+_device_values = weakref.WeakKeyDictionary()
+
 
 class DeviceFunction:
     """``aesara.function(inputs, outputs, updates=updates)`` for JAX, with its state on the device.
@@ -666,15 +672,18 @@ class DeviceFunction:
     variable) go to the device and back at every step.  Here the shared
     variables of the graph become inputs, their updates (``updates`` and the
     ``default_update`` of random streams) outputs, of one aesara function
-    compiled in :data:`JAX_MODE`; their values stay JAX arrays between calls.
+    compiled in :data:`JAX_MODE`.  Their values stay JAX arrays on the device
+    between calls, one copy per shared variable for all DeviceFunctions (a
+    training step updates the weights a validation function then reads).
 
     Inputs may be JAX arrays already on the device (no copy) or anything NumPy
     accepts (cast to the input's dtype, like ``allow_input_downcast=True``).
     Outputs are JAX arrays, computed asynchronously: reading one (``float``,
     ``np.asarray``) waits for it.  :meth:`sync` copies the device values back
-    into the shared variables; :meth:`reload` reads them again after the shared
-    variables were set on the host.  Random streams continue on the device;
-    their host generators are not advanced.
+    into the shared variables (before reading or saving them on the host);
+    :meth:`reload` sends values set on the shared variables to the device.
+    Random streams continue on the device; their host generators are not
+    advanced.
     """
 
     def __init__(self, inputs, outputs, updates=None, mode=None):
@@ -682,20 +691,20 @@ class DeviceFunction:
         self.single = not isinstance(outputs, (list, tuple))
         self.outputs = [outputs] if self.single else list(outputs)
         updates = OrderedDict(updates or {})
-        shared = self._shared_variables(self.outputs, updates)
-        self.shared = shared
-        self.updated = [shared.index(var) for var in updates]
-        stand_ins = [var.type() for var in shared]
-        for var, stand_in in zip(shared, stand_ins):
+        self.shared = self._shared_variables(self.outputs, updates)
+        self.updated = list(updates)
+        stand_ins = [var.type() for var in self.shared]
+        for var, stand_in in zip(self.shared, stand_ins):
             stand_in.name = var.name
-        rebuilt = clone_replace(self.outputs + list(updates.values()), replace=dict(zip(shared, stand_ins)))
+        rebuilt = clone_replace(self.outputs + list(updates.values()), replace=dict(zip(self.shared, stand_ins)))
         self.function = aesara.function(
             stand_ins + self.inputs, rebuilt, mode=mode or JAX_MODE, on_unused_input="ignore"
         )
         self.function.trust_input = True  # values are passed to XLA as they are
         self._dtypes = [_canonical(var.type.dtype) for var in self.inputs]
-        self.values = None
-        self.reload()
+        for var in self.shared:
+            if var not in _device_values:
+                _device_values[var] = _device_value(var.get_value(borrow=True))
 
     @staticmethod
     def _shared_variables(outputs, updates):
@@ -715,16 +724,22 @@ class DeviceFunction:
         shared += [var for var in updates if var not in shared]
         return shared
 
+    @property
+    def values(self):
+        """The device values of :attr:`shared`."""
+        return [_device_values[var] for var in self.shared]
+
     def reload(self):
-        """Put the shared variables' current values on the device."""
-        self.values = [_device_value(var.get_value(borrow=True)) for var in self.shared]
+        """Send the shared variables' current host values to the device."""
+        for var in self.shared:
+            _device_values[var] = _device_value(var.get_value(borrow=True))
 
     def sync(self):
-        """Copy the updated values back into their shared variables (tensors only)."""
-        for index in self.updated:
-            value = self.values[index]
+        """Copy the device values of the updated shared variables into them (tensors only)."""
+        for var in self.updated:
+            value = _device_values[var]
             if isinstance(value, jax.Array):
-                self.shared[index].set_value(np.asarray(value))
+                var.set_value(np.asarray(value))
 
     def __call__(self, *args):
         if len(args) != len(self.inputs):
@@ -735,8 +750,8 @@ class DeviceFunction:
         ]
         results = self.function(*self.values, *args)
         n = len(self.outputs)
-        for index, value in zip(self.updated, results[n:]):
-            self.values[index] = value
+        for var, value in zip(self.updated, results[n:]):
+            _device_values[var] = value
         return results[0] if self.single else list(results[:n])
 
 

@@ -226,19 +226,41 @@ def test_device_function_keeps_the_state_on_the_device_and_trains_like_c(raw_net
 
     net = raw_nets[name]
     expected_losses, expected_state = reference_steps(net)
-    net.reset()
     step = on_device_training(net)
+    net.reset()
+    step.reload()
     X_dev, y_dev = jax.device_put(net.X_value), jax.device_put(net.y_value)
     batches = [jax.device_put(np.arange(i * 32, (i + 1) * 32, dtype=np.int32)) for i in range(3)]
     losses = [step(X_dev, y_dev, batches[0])]
     with jax.transfer_guard("disallow"):  # no host <-> device copy in a training step
         losses += [step(X_dev, y_dev, index) for index in batches[1:]]
     assert all(isinstance(v, jax.Array) for v in step.values)
-    assert_close(net.state[0].get_value(), net.initial[0])  # the host copy is untouched ...
+    W = net.params[0]
+    assert_close(W.get_value(), net.initial[net.state.index(W)])  # the host copy is untouched ...
     step.sync()  # ... until synced
     np.testing.assert_allclose([float(v) for v in losses], expected_losses, rtol=RTOL)
     for var, expected in zip(net.state, expected_state):
         assert_close(var.get_value(), expected)
+
+
+def test_device_functions_share_the_device_copy_of_the_weights(raw_nets):
+    """A validation function sees the weights the training steps left on the device."""
+    import jax
+
+    from aenet.jax_ops import DeviceFunction
+
+    net = raw_nets["mlp"]
+    X, y = net.X_value[:32], net.y_value[:32]
+    net.reset()
+    net.functions["c"]["train"](X, y)
+    expected = net.functions["c"]["valid"](X, y)[0]
+    step, validate = on_device_training(net), DeviceFunction([net.X, net.y], net.loss)
+    net.reset()
+    step.reload()
+    step(jax.device_put(X), jax.device_put(y), jax.device_put(np.arange(32, dtype=np.int32)))
+    assert_close(validate(X, y), expected)
+    W = net.params[0]
+    assert_close(W.get_value(), net.initial[net.state.index(W)])  # the host copy waits for sync()
 
 
 def test_aesaras_jax_function_copies_shared_variables_at_every_call(raw_nets):
