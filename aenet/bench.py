@@ -159,12 +159,20 @@ def flops_per_sample(net):
 # -- subprocess jobs -------------------------------------------------------------
 
 
-def _child_compile(nets):
-    """Compile each net (NeuralNet.initialize), print the seconds as JSON."""
-    start = time.perf_counter()
-    import aenet  # noqa: F401
+# Run in a fresh interpreter so that the first ``import aenet`` (which, in an
+# empty cache, compiles aesara's own C helpers) is timed too.
+_COMPILE_CHILD = """
+import time
+start = time.perf_counter()
+import aenet
+from aenet import bench
+bench._child_compile({nets!r}, time.perf_counter() - start)
+"""
 
-    result = {"import": time.perf_counter() - start}
+
+def _child_compile(nets, import_seconds):
+    """Compile each net (NeuralNet.initialize), print the seconds as JSON."""
+    result = {"import": import_seconds}
     for net in nets:
         start = time.perf_counter()
         build_aenet(net)
@@ -194,8 +202,8 @@ def _child_jax(nets, epochs, samples, threads):
     print(json.dumps(result))
 
 
-def _run_child(args, env=None, timeout=3600):
-    cmd = [sys.executable, "-m", "aenet.bench", *args]
+def _run_child(args, env=None, timeout=3600, code=None):
+    cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "aenet.bench", *args]
     proc = subprocess.run(
         cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout
     )
@@ -211,8 +219,9 @@ def compile_times(nets, threads):
     env = {"OMP_NUM_THREADS": str(threads)}
     with tempfile.TemporaryDirectory(prefix="aenet-bench-cache-") as cache:
         env["AENET_CACHE_DIR"] = cache
-        cold = _run_child(["--_compile", ",".join(nets)], env)
-        warm = _run_child(["--_compile", ",".join(nets)], env)
+        code = _COMPILE_CHILD.format(nets=list(nets))
+        cold = _run_child([], env, code=code)
+        warm = _run_child([], env, code=code)
     return cold, warm
 
 
@@ -264,21 +273,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m aenet.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--nets", default=",".join(NETS), help="comma-separated: mlp,cnn")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per framework (default 3)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS/OpenMP/torch threads")
+    parser.add_argument("--threads", default=str(os.cpu_count()),
+                        help="BLAS/OpenMP/torch threads; a list such as 1,2 gives a row per count")
     parser.add_argument("--samples", type=int, default=40000, help="training samples per epoch")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,560 samples, 1 epoch, no compile/jax rows")
     parser.add_argument("--no-compile", action="store_true", help="skip the cold/warm compile measurements")
     parser.add_argument("--no-jax", action="store_true", help="skip the jax-cpu row")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    parser.add_argument("--_compile", help=argparse.SUPPRESS)
     parser.add_argument("--_jax", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    if args._compile:
-        return _child_compile(args._compile.split(","))
+    try:
+        thread_counts = [int(t) for t in str(args.threads).split(",") if t.strip()]
+    except ValueError:
+        parser.error(f"--threads: expected a number or a list such as 1,2, got {args.threads!r}")
+    os.environ["OMP_NUM_THREADS"] = str(max(thread_counts or [1]))
     if args._jax:
-        return _child_jax(args._jax.split(","), args.epochs, args.samples, args.threads)
+        return _child_jax(args._jax.split(","), args.epochs, args.samples, max(thread_counts))
 
     nets = [n.strip() for n in args.nets.split(",") if n.strip()]
     bad = [n for n in nets if n not in NETS]
@@ -286,13 +297,12 @@ def main(argv=None):
         parser.error(f"--nets: unknown net(s) {bad!r}; expected a subset of {','.join(NETS)}")
     if args.quick:
         args.samples, args.epochs, args.no_compile, args.no_jax = 2560, 1, True, True
-    if args.epochs < 1 or args.samples < BATCH or args.threads < 1:
+    if args.epochs < 1 or args.samples < BATCH or not thread_counts or min(thread_counts) < 1:
         parser.error("--epochs >= 1, --samples >= 128 and --threads >= 1 are required")
 
     import aenet
     from aenet import backend, device
 
-    backend.set_num_threads(args.threads)
     torch_too = not args.no_torch
     notes = []
     if torch_too:
@@ -304,56 +314,65 @@ def main(argv=None):
         else:
             notes.append(f"PyTorch {torch.__version__}")
 
-    print(f"# aenet {aenet.__version__} on {device.cpu_model()}, {args.threads} thread(s), "
+    print(f"# aenet {aenet.__version__} on {device.cpu_model()} ({os.cpu_count()} cores), "
           f"{args.samples} samples/epoch, batch {BATCH}, {args.epochs} epoch(s) each", flush=True)
     rows = {}
-    for net in nets:
-        times = time_epochs(net, args.epochs, args.samples, args.threads, torch_too,
-                            log=lambda s: print(s, flush=True))
-        a = statistics.median(times["aenet"])
-        t = statistics.median(times["pytorch"]) if torch_too else None
-        rows[net] = {
-            "aenet": a,
-            "pytorch": t,
-            "ratio": a / t if t else None,
-            "gflops": flops_per_sample(net) * args.samples / a / 1e9,
-        }
+    for threads in thread_counts:
+        backend.set_num_threads(threads)
+        for net in nets:
+            print(f"  {net}, {threads} thread(s):", flush=True)
+            times = time_epochs(net, args.epochs, args.samples, threads, torch_too,
+                                log=lambda s: print(s, flush=True))
+            a = statistics.median(times["aenet"])
+            t = statistics.median(times["pytorch"]) if torch_too else None
+            rows[net, threads] = {
+                "aenet": a,
+                "pytorch": t,
+                "ratio": a / t if t else None,
+                "gflops": flops_per_sample(net) * args.samples / a / 1e9,
+                "epochs": times,
+            }
 
     if not args.no_compile:
         print("  compiling in an empty cache, then again warm ...", flush=True)
-        cold, warm = compile_times(nets, args.threads)
-        for net in nets:
-            rows[net]["cold"] = cold.get(net, cold.get("error"))
-            rows[net]["warm"] = warm.get(net, warm.get("error"))
-        if "import" in cold:
-            notes.append(f"import aenet with an empty cache {cold['import']:.1f} s (aesara builds its own "
-                         f"C helpers once), warm {warm.get('import', float('nan')):.1f} s; compile = "
-                         "NeuralNet.initialize() (train, eval and predict functions), nets compiled in "
-                         "table order in one cache")
+        cold, warm = compile_times(nets, max(thread_counts))
+        for (net, _), row in rows.items():
+            row["cold"] = cold.get(net, cold.get("error"))
+            row["warm"] = warm.get(net, warm.get("error"))
+        if all(isinstance(cold.get(n), float) and isinstance(warm.get(n), float) for n in nets):
+            notes.append(
+                f"compile = NeuralNet.initialize() (train, eval and predict functions), the nets in "
+                f"table order in one cache: cold {sum(cold[n] for n in nets):.1f} s in total "
+                f"(+ {cold['import']:.1f} s for the first import aenet, which builds aesara's own C "
+                f"helpers), warm {sum(warm[n] for n in nets):.2f} s in total (+ {warm['import']:.1f} s import)"
+            )
     if not args.no_jax:
         print("  jax-cpu ...", flush=True)
         jax = _run_child(["--_jax", ",".join(nets), "--epochs", str(args.epochs),
-                          "--samples", str(args.samples), "--threads", str(args.threads)])
+                          "--samples", str(args.samples), "--threads", str(max(thread_counts))])
         for net in nets:
             value = jax.get(net, jax.get("error"))
             if isinstance(value, str):
                 notes.append(f"jax-cpu {net} skipped: {value}")
                 value = "skipped"
-            rows[net]["jax"] = value
+            for (row_net, _), row in rows.items():
+                if row_net == net:
+                    row["jax"] = value
+        notes.append("jax-cpu: aesara's JAX backend, XLA's own CPU thread pool, first (compiling) epoch left out")
 
     header = ["net", "threads", "aenet s/epoch", "PyTorch s/epoch", "aenet/PyTorch", "aenet GFLOP/s",
               "jax-cpu s/epoch", "cold compile s", "warm compile s"]
     print()
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
-    for net, r in rows.items():
-        cells = [net, str(args.threads), _fmt(r["aenet"]), _fmt(r["pytorch"]), _fmt(r["ratio"], 2),
+    for (net, threads), r in rows.items():
+        cells = [net, str(threads), _fmt(r["aenet"]), _fmt(r["pytorch"]), _fmt(r["ratio"], 2),
                  _fmt(r["gflops"], 1), _fmt(r.get("jax")), _fmt(r.get("cold"), 1), _fmt(r.get("warm"), 2)]
         print("| " + " | ".join(cells) + " |")
     print()
     print(f"Medians of {args.epochs} epoch(s) per framework, alternating; "
           f"GFLOP/s counts the conv/dense multiply-adds of forward + backward "
-          f"({', '.join(f'{n} {flops_per_sample(n) / 1e6:.2f} MFLOP/sample' for n in rows)}).")
+          f"({', '.join(f'{n} {flops_per_sample(n) / 1e6:.2f} MFLOP/sample' for n in nets)}).")
     for note in notes:
         print(f"- {note}")
     return rows

@@ -1,0 +1,53 @@
+"""aenet.bench: the FLOP counts, the PyTorch twin nets, and a smoke run (no timings asserted)."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+from aenet import bench
+
+torch_missing = importlib.util.find_spec("torch") is None
+
+
+def test_flops_per_sample():
+    # MLP: forward 1024*100 + 100*10 multiply-adds; backward twice that minus the first layer's input grad
+    mlp = 1024 * 100 + 100 * 10
+    assert bench.flops_per_sample("mlp") == 2 * (mlp + 2 * mlp - 1024 * 100)
+    conv = [16 * 30 * 30 * 1 * 9, 32 * 14 * 14 * 16 * 4, 64 * 6 * 6 * 32 * 4]
+    dense = [64 * 3 * 3 * 200, 200 * 10]
+    layers = conv + dense
+    assert bench.flops_per_sample("cnn") == 2 * (sum(layers) + 2 * sum(layers) - conv[0])
+
+
+def test_aenet_layers_are_the_posts():
+    spec, kwargs = bench.aenet_layers("cnn")
+    assert [name for name, _ in spec] == [
+        "input", "conv1", "pool1", "conv2", "pool2", "conv3", "pool3", "hidden4", "output"
+    ]
+    assert [kwargs[f"conv{i}_num_filters"] for i in (1, 2, 3)] == [16, 32, 64]
+    assert kwargs["hidden4_num_units"] == 200 and kwargs["output_num_units"] == 10
+
+
+@pytest.mark.skipif(torch_missing, reason="PyTorch is only installed by make bench")
+@pytest.mark.parametrize("net", ["mlp", "cnn"])
+def test_torch_twin_has_the_same_parameters(net):
+    model = bench.build_aenet(net)
+    torch_model, _ = bench.build_torch(net)
+    ours = sorted(p.get_value().size for p in model.get_all_params())
+    theirs = sorted(p.numel() for p in torch_model.parameters())
+    assert ours == theirs
+
+
+def test_smoke_run(capsys):
+    rows = bench.main(["--nets", "mlp", "--samples", "256", "--epochs", "1", "--threads", "1",
+                       "--no-compile", "--no-jax", "--no-torch"])
+    out = capsys.readouterr().out
+    assert "| mlp | 1 |" in out
+    assert rows["mlp", 1]["aenet"] > 0 and np.isfinite(rows["mlp", 1]["gflops"])
+
+
+def test_bad_arguments():
+    with pytest.raises(SystemExit):
+        bench.main(["--nets", "resnet"])
+    with pytest.raises(SystemExit):
+        bench.main(["--threads", "two"])
