@@ -59,8 +59,13 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
   # A gres needs a device file; /dev/null stands in for the GPU.
   echo "NodeName=localhost Name=gpu Type=fake File=/dev/null" > "$S/etc/gres.conf"
-  # srun inside a job step drops SLURM_CONF, so the default path must point here too.
-  mkdir -p /etc/slurm && ln -sf "$S/etc/slurm.conf" /etc/slurm/slurm.conf
+  # srun inside a job step drops SLURM_CONF, so the default path must point here too;
+  # a real configuration there is never replaced, only a link a test cluster left.
+  if [ -e /etc/slurm/slurm.conf ] && [ ! -L /etc/slurm/slurm.conf ]; then
+    echo "/etc/slurm/slurm.conf exists and is not a test cluster's link; not replacing it" >&2
+    return 1
+  fi
+  mkdir -p /etc/slurm && ln -sfn "$S/etc/slurm.conf" /etc/slurm/slurm.conf
 }
 
 start() {
@@ -86,6 +91,9 @@ stop() {
   for f in $PIDFILES; do
     for _ in $(seq 50); do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.2; done
   done
+  # The link to this cluster's configuration goes with it.
+  [ "$(readlink /etc/slurm/slurm.conf 2>/dev/null)" = "$S/etc/slurm.conf" ] && rm -f /etc/slurm/slurm.conf
+  return 0
 }
 
 case $action in
