@@ -24,6 +24,8 @@ same Ops.  The results equal aesara's ``CorrMM`` Ops up to float rounding
 correlations with symmetric padding) after aesara's conv rewrites; it is
 registered in ``aesara.compile.optdb`` with the ``cxx_only`` tag.
 """
+import functools
+import os
 import warnings
 
 import numpy as np
@@ -49,6 +51,13 @@ __all__ = [
     "local_batched_corr",
     "local_batched_corr_bias",
 ]
+
+# OpenMP threads that spin while they wait for work take a core from the
+# thread that has work whenever the cores are shared (a 2-core machine running
+# anything else): conv steps took 5-7x longer with libgomp's default policy.
+# Waiting threads sleep instead, unless the user chose otherwise.  libgomp
+# reads this when it is loaded, which is when the first of these Ops is.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 #: floats of unfolded images plus output block per BLAS call (a quarter of a 512 KiB L2)
 CHUNK_FLOATS = 32 * 1024
@@ -150,6 +159,14 @@ AENET_DEFINE_CORR(double, f64)
 """
 
 
+@functools.lru_cache(maxsize=None)
+def _openmp_flags():
+    """``["-fopenmp"]`` when the compiler supports OpenMP (aesara's own test, run once), else []."""
+    from aesara.link.c.op import OpenMPOp
+
+    return ["-fopenmp"] if OpenMPOp.test_gxx_support() else []
+
+
 def _openblas():
     from aesara import config
 
@@ -158,7 +175,9 @@ def _openblas():
 
 # The products here are many mid-sized gemm calls; a multi-threaded BLAS wakes
 # its threads for each one, which costs more than it saves at these sizes and
-# stalls badly when the cores are shared.  They run on one BLAS thread.
+# stalls badly when the cores are shared.  So BLAS runs on one thread, and the
+# Ops spread the chunks of images over as many OpenMP threads as BLAS had
+# (aenet.backend.set_num_threads sets that count).
 _SINGLE_THREAD = """
 #ifndef AENET_BLAS_ONE_THREAD
 #define AENET_BLAS_ONE_THREAD
@@ -230,7 +249,10 @@ class _BatchedCorrBase(COp):
         return ldflags()
 
     def c_compile_args(self, **kwargs):
-        return ldflags(libs=False, flags=True)
+        return ldflags(libs=False, flags=True) + _openmp_flags()
+
+    def c_headers(self, **kwargs):
+        return ["<omp.h>"] if _openmp_flags() else []
 
     def c_lib_dirs(self, **kwargs):
         return ldflags(libs=False, libs_dir=True)
@@ -239,7 +261,7 @@ class _BatchedCorrBase(COp):
         return ldflags(libs=False, include_dir=True)
 
     def c_code_cache_version(self):
-        return (6, CHUNK_FLOATS, _openblas(), blas_headers.blas_header_version())
+        return (7, CHUNK_FLOATS, _openblas(), bool(_openmp_flags()), blas_headers.blas_header_version())
 
     def _types(self, node):
         dtype = node.inputs[0].type.dtype
@@ -362,12 +384,17 @@ class BatchedCorr(_BatchedCorrBase):
             memset(op, 0, sizeof(%(T)s) * (size_t)N * M * P);
             for (int n = 0; bp && n < N; n++) aenet_add_rows_%(S)s(op + (long)n * M * P, bp, M, P);
         } else {
-            const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
+            const int nb = aenet_chunk(N, K, M, P, %(chunk)d), chunks = (N + nb - 1) / nb;
+            const int nt = blas_threads < chunks ? blas_threads : chunks;
+            #pragma omp parallel num_threads(nt) if (nt > 1)
+            {
             %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
             %(T)s* tmp = nb > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * P * nb) : NULL;
-            if (!col || (nb > 1 && !tmp)) failed = 1;
-            for (int n0 = 0; !failed && n0 < N; n0 += nb) {
-                const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
+            const int ok = col && (nb == 1 || tmp);
+            #pragma omp for schedule(dynamic)
+            for (int c = 0; c < chunks; c++) {
+                if (!ok) continue;
+                const int n0 = c * nb, n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
                 aenet_im2col_%(S)s(xp, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, col, NP);
                 if (nb == 1) {  /* straight into the output image */
                     %(T)s* o = op + (long)n0 * M * P;
@@ -379,6 +406,11 @@ class BatchedCorr(_BatchedCorrBase):
                 }
             }
             free(col); free(tmp);
+            if (!ok) {
+                #pragma omp atomic write
+                failed = 1;
+            }
+            }
         }
     }
     aenet_blas_restore(blas_threads);
@@ -455,18 +487,46 @@ class BatchedCorrGradWeights(_BatchedCorrBase):
     if (N == 0 || P == 0) {
         memset(op, 0, sizeof(%(T)s) * (size_t)M * K);
     } else if (M > 0 && K > 0) {
-        const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
+        const int nb = aenet_chunk(N, K, M, P, %(chunk)d), chunks = (N + nb - 1) / nb;
+        const int nt = blas_threads < chunks ? blas_threads : chunks;
+        /* thread t sums its share of the chunks into part[t] (static schedule:
+           the same split every call), then the parts are added in order */
+        %(T)s* part = nt > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * K * nt) : op;
+        if (!part) failed = 1;
+        #pragma omp parallel num_threads(nt) if (nt > 1)
+        {
         %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
         %(T)s* tt = nb > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * P * nb) : NULL;
-        if (!col || (nb > 1 && !tt)) failed = 1;
-        for (int n0 = 0; !failed && n0 < N; n0 += nb) {
-            const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
+        const int ok = part && col && (nb == 1 || tt);
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        %(T)s* mine = part + (long)tid * M * K;
+        int first = 1;
+        #pragma omp for schedule(static)
+        for (int c = 0; c < chunks; c++) {
+            if (!ok) continue;
+            const int n0 = c * nb, n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
             const %(T)s* top = tp + (long)n0 * M * P;
             aenet_im2col_%(S)s(xp, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, col, NP);
             if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P, NULL); top = tt; }
-            %(gemm)s(&TT, &NN, &K, &M, &NP, &one, col, &NP, top, &NP, n0 == 0 ? &zero : &one, op, &K);
+            %(gemm)s(&TT, &NN, &K, &M, &NP, &one, col, &NP, top, &NP, first ? &zero : &one, mine, &K);
+            first = 0;
         }
+        if (ok && first) memset(mine, 0, sizeof(%(T)s) * (size_t)M * K);  /* no chunk for this thread */
         free(col); free(tt);
+        if (!ok) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        }
+        if (!failed && nt > 1) {
+            memcpy(op, part, sizeof(%(T)s) * (size_t)M * K);
+            for (int t = 1; t < nt; t++)
+                for (long i = 0; i < (long)M * K; i++) op[i] += part[(long)t * M * K + i];
+        }
+        if (nt > 1) free(part);
     }
     aenet_blas_restore(blas_threads);
     Py_DECREF(x); Py_DECREF(t);
@@ -545,18 +605,28 @@ class BatchedCorrGradInputs(_BatchedCorrBase):
     const int blas_threads = aenet_blas_one_thread();
     memset(op, 0, sizeof(%(T)s) * (size_t)N * C * H * W);
     if (N > 0 && K > 0 && P > 0 && M > 0) {
-        const int nb = aenet_chunk(N, K, M, P, %(chunk)d);
+        const int nb = aenet_chunk(N, K, M, P, %(chunk)d), chunks = (N + nb - 1) / nb;
+        const int nt = blas_threads < chunks ? blas_threads : chunks;
+        #pragma omp parallel num_threads(nt) if (nt > 1)
+        {
         %(T)s* col = (%(T)s*)malloc(sizeof(%(T)s) * (size_t)K * P * nb);
         %(T)s* tt = nb > 1 ? (%(T)s*)malloc(sizeof(%(T)s) * (size_t)M * P * nb) : NULL;
-        if (!col || (nb > 1 && !tt)) failed = 1;
-        for (int n0 = 0; !failed && n0 < N; n0 += nb) {
-            const int n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
+        const int ok = col && (nb == 1 || tt);
+        #pragma omp for schedule(dynamic)
+        for (int c = 0; c < chunks; c++) {
+            if (!ok) continue;
+            const int n0 = c * nb, n1 = n0 + nb < N ? n0 + nb : N, NP = (n1 - n0) * P;
             const %(T)s* top = tp + (long)n0 * M * P;
             if (nb > 1) { aenet_swap01_%(S)s(top, tt, n1 - n0, M, P, NULL); top = tt; }
             %(gemm)s(&NN, &TT, &NP, &K, &M, &one, top, &NP, kp, &K, &zero, col, &NP);
             aenet_col2im_%(S)s(col, n0, n1, C, H, W, kh, kw, PH, PW, %(sh)d, %(sw)d, OH, OW, op, NP);
         }
         free(col); free(tt);
+        if (!ok) {
+            #pragma omp atomic write
+            failed = 1;
+        }
+        }
     }
     aenet_blas_restore(blas_threads);
     Py_DECREF(k); Py_DECREF(t);

@@ -146,3 +146,25 @@ def test_bias_not_fused_when_the_plain_convolution_is_used():
     f = aesara.function([x, w, b], [conv + b.dimshuffle("x", 0, "x", "x"), conv.sum()], mode=FAST)
     convs = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, BatchedCorr)]
     assert len(convs) == 1 and len(convs[0].inputs) == 2
+
+
+def test_threads_agree_and_are_deterministic():
+    """Chunks spread over OpenMP threads (as many as BLAS has): same results, run after run."""
+    from aenet import backend
+
+    rng = np.random.default_rng(5)
+    f = conv_and_grads(FAST, {})
+    x = rng.standard_normal((130, 16, 15, 15)).astype("float32")
+    w = rng.standard_normal((32, 16, 2, 2)).astype("float32")
+    g = rng.standard_normal((130, 32, 14, 14)).astype("float32")
+    try:
+        backend.set_num_threads(1)
+        one = f(x, w, g)
+        backend.set_num_threads(2)
+        two = f(x, w, g)
+        again = f(x, w, g)
+    finally:
+        backend.set_num_threads(2)
+    for a, b, c in zip(one, two, again):
+        np.testing.assert_array_equal(b, c)
+        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-5 * np.abs(a).max())
