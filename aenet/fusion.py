@@ -29,7 +29,6 @@ sum).
 import numpy as np
 from aesara.graph.basic import Apply
 from aesara.graph.rewriting.basic import copy_stack_trace, node_rewriter
-from aesara.link.c.op import COp
 from aesara.scalar import basic as aes
 from aesara.tensor.basic import NotScalarConstantError, as_tensor_variable, get_scalar_constant_value
 from aesara.tensor.elemwise import Elemwise
@@ -37,7 +36,7 @@ from aesara.tensor.math import Sum
 from aesara.tensor.rewriting.basic import register_specialize_device
 from aesara.tensor.type import TensorType
 
-from aenet.pool import MaxPool2D, MaxPool2DGrad
+from aenet.pool import PARALLEL_MIN_ELEMENTS, MaxPool2D, MaxPool2DGrad, _ThreadedCOp
 
 __all__ = [
     "ChannelSum",
@@ -51,7 +50,7 @@ __all__ = [
 _DTYPES = ("float32", "float64")
 
 
-class ChannelSum(COp):
+class ChannelSum(_ThreadedCOp):
     """``x.sum(axis=all but 1)`` for a C-contiguous ``(n, c, ...)`` float tensor.
 
     Each ``(n, c)`` plane is summed with eight partial sums of ``x``'s dtype,
@@ -82,10 +81,10 @@ class ChannelSum(COp):
         return [zeros_like(x) + grads[0].dimshuffle(pattern)]
 
     def c_headers(self, **kwargs):
-        return ["<stdlib.h>"]
+        return ["<stdlib.h>"] + super().c_headers(**kwargs)
 
     def c_code_cache_version(self):
-        return (1,)
+        return (2, PARALLEL_MIN_ELEMENTS) + self._threads_version()
 
     def c_code(self, node, name, inputs, outputs, sub):
         (x,) = inputs
@@ -106,8 +105,10 @@ class ChannelSum(COp):
             double* acc = (double*)calloc(C > 0 ? C : 1, sizeof(double));
             if (!acc) { Py_DECREF(xc); PyErr_NoMemory(); %(fail)s; }
             const dtype_%(x)s* __restrict__ xp = (const dtype_%(x)s*)PyArray_DATA(xc);
-            for (npy_intp n = 0; n < N; n++) {
-                for (npy_intp c = 0; c < C; c++) {
+            const int nt = aenet_threads();
+            #pragma omp parallel for num_threads(nt) if (nt > 1 && N * C * S >= %(min_par)d) schedule(static)
+            for (npy_intp c = 0; c < C; c++) {
+                for (npy_intp n = 0; n < N; n++) {
                     const dtype_%(x)s* p = xp + (n * C + c) * S;
                     dtype_%(x)s lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
                     npy_intp i = 0;
@@ -125,7 +126,7 @@ class ChannelSum(COp):
             free(acc);
             Py_DECREF(xc);
         }
-        """ % dict(x=x, z=z, ndim=ndim, fail=sub["fail"])
+        """ % dict(x=x, z=z, ndim=ndim, fail=sub["fail"], min_par=PARALLEL_MIN_ELEMENTS)
 
 
 @node_rewriter([Sum])

@@ -18,6 +18,7 @@ identical to what Lasagne/Theano computed, and costs nothing here: the
 backward pass compares each input to its window's maximum while it writes the
 gradient, so no index array has to be stored between the passes.
 """
+import functools
 import warnings
 
 import numpy as np
@@ -60,6 +61,61 @@ def _pooled_views(x, ws, stride):
 
 
 
+@functools.lru_cache(maxsize=None)
+def _openmp_flags():
+    """``["-fopenmp"]`` when the compiler supports OpenMP (aesara's own test, run once), else []."""
+    from aesara.link.c.op import OpenMPOp
+
+    return ["-fopenmp"] if OpenMPOp.test_gxx_support() else []
+
+
+def _openblas():
+    from aesara import config
+
+    return "openblas" in config.blas__ldflags
+
+
+def _threads_support():
+    """C ``aenet_threads()``: the job's thread count, which aenet keeps as OpenBLAS's."""
+    if _openblas():
+        return """
+extern "C" int openblas_get_num_threads(void);
+static int aenet_threads(void) { int n = openblas_get_num_threads(); return n < 1 ? 1 : n; }
+"""
+    return "static int aenet_threads(void) { return 1; }\n"
+
+
+class _ThreadedCOp(COp):
+    """A COp whose C code may use OpenMP, with as many threads as aenet's BLAS has."""
+
+    def c_support_code(self, **kwargs):
+        return "#ifndef AENET_THREADS\n#define AENET_THREADS\n" + _threads_support() + "#endif\n"
+
+    def c_compile_args(self, **kwargs):
+        from aesara.tensor.blas import ldflags
+
+        return ldflags(libs=False, flags=True) + _openmp_flags()
+
+    def c_libraries(self, **kwargs):
+        from aesara.tensor.blas import ldflags
+
+        return ldflags()
+
+    def c_lib_dirs(self, **kwargs):
+        from aesara.tensor.blas import ldflags
+
+        return ldflags(libs=False, libs_dir=True)
+
+    def c_headers(self, **kwargs):
+        return ["<omp.h>"] if _openmp_flags() else []
+
+    def _threads_version(self):
+        return (_openblas(), bool(_openmp_flags()))
+
+
+#: pool at least this many input elements before using more than one thread
+PARALLEL_MIN_ELEMENTS = 1 << 16
+
 _AVX2_SUPPORT = """
 #if defined(__AVX2__) && !defined(AENET_POOL_AVX2)
 #define AENET_POOL_AVX2
@@ -97,7 +153,7 @@ static inline __m256 aenet_relu(__m256 x) {
 """
 
 
-class _MaxPoolBase(COp):
+class _MaxPoolBase(_ThreadedCOp):
     __props__ = ("ws", "stride")
 
     def __init__(self, ws=(2, 2), stride=None):
@@ -109,10 +165,10 @@ class _MaxPoolBase(COp):
         return self.stride[0] < self.ws[0] or self.stride[1] < self.ws[1]
 
     def c_headers(self, **kwargs):
-        return ["<string.h>", "<math.h>"]
+        return ["<string.h>", "<math.h>"] + super().c_headers(**kwargs)
 
     def c_support_code(self, **kwargs):
-        return _AVX2_SUPPORT
+        return super().c_support_code(**kwargs) + _AVX2_SUPPORT
 
     def _vectorized(self, node):
         """The AVX2 path covers float32, 2x2 windows 2 apart (the common max-pool)."""
@@ -158,7 +214,7 @@ class MaxPool2D(_MaxPoolBase):
         return [MaxPool2DGrad(self.ws, self.stride)(x, outputs[0], grads[0])]
 
     def c_code_cache_version(self):
-        return (4,)
+        return (5, PARALLEL_MIN_ELEMENTS) + self._threads_version()
 
     def _c_value(self, element, x):
         """The C expression of the value pooled at ``element`` (a subclass may transform it)."""
@@ -230,6 +286,8 @@ class MaxPool2D(_MaxPoolBase):
             }
             const dtype_%(x)s* __restrict__ xp = (const dtype_%(x)s*)PyArray_DATA(xc);
             dtype_%(z)s* __restrict__ zp = (dtype_%(z)s*)PyArray_DATA(%(z)s);
+            const int nt = aenet_threads();
+            #pragma omp parallel for num_threads(nt) if (nt > 1 && planes * H * W >= %(min_par)d) schedule(static)
             for (npy_intp p = 0; p < planes; p++) {
                 const dtype_%(x)s* xplane = xp + p * H * W;
                 dtype_%(z)s* zplane = zp + p * OH * OW;
@@ -254,7 +312,7 @@ class MaxPool2D(_MaxPoolBase):
         }
         """ % dict(
             x=x, z=z, ndim=ndim, fail=sub["fail"], first=self._c_value("w[0]", x),
-            vector=self._c_vector_loop(node, x, z),
+            vector=self._c_vector_loop(node, x, z), min_par=PARALLEL_MIN_ELEMENTS,
             value=self._c_value("w[k * W + l]", x), **self._c_constants()
         )
 
@@ -298,7 +356,7 @@ class MaxPool2DGrad(_MaxPoolBase):
         return [zeros_like(x), zeros_like(z), ggz]
 
     def c_code_cache_version(self):
-        return (4,)
+        return (5, PARALLEL_MIN_ELEMENTS) + self._threads_version()
 
     def _c_condition(self, a, m):
         """C condition for input value ``a`` to receive the gradient of its window's max ``m``."""
@@ -393,6 +451,8 @@ class MaxPool2DGrad(_MaxPoolBase):
                starts at 0 and accumulates */
             if (%(overlapping)d || OH * %(sh)d != H || OW * %(sw)d != W || %(sh)d != %(wh)d || %(sw)d != %(ww)d)
                 memset(gxp, 0, PyArray_NBYTES(%(gx)s));
+            const int nt = aenet_threads();
+            #pragma omp parallel for num_threads(nt) if (nt > 1 && planes * H * W >= %(min_par)d) schedule(static)
             for (npy_intp p = 0; p < planes; p++) {
                 const dtype_%(x)s* xplane = xp + p * H * W;
                 dtype_%(gx)s* gxplane = gxp + p * H * W;
@@ -420,7 +480,7 @@ class MaxPool2DGrad(_MaxPoolBase):
         }
         """ % dict(
             x=x, z=z, gz=gz, gx=gx, ndim=ndim, fail=sub["fail"], store=store,
-            vector=self._c_vector_loop(node),
+            vector=self._c_vector_loop(node), min_par=PARALLEL_MIN_ELEMENTS,
             overlapping=int(self.overlapping), **consts
         )
 
