@@ -11,6 +11,7 @@ from aenet import conv  # noqa: E402,F401  (registers the conv rewrites)
 from aenet import pool  # noqa: E402,F401  (registers the max-pool rewrites)
 from aenet import fusion  # noqa: E402,F401  (registers the fused backward-pass rewrites)
 from aenet import corr  # noqa: E402,F401  (registers the batched convolution rewrites)
+from aenet import dot  # noqa: E402,F401  (registers the threaded dense-product rewrite)
 from aenet import memory  # noqa: E402,F401  (keeps freed memory in the heap; see aenet.memory)
 
 __version__ = "0.1.0"

@@ -136,7 +136,7 @@ def test_cnn_training_parity():
     X, y = bench.make_data("cnn", 4 * 128, seed=5)
     results = {}
     saved = dict(device._current)
-    without = get_mode("FAST_RUN").excluding("aenet_fusion", "aenet_pool", "aenet_corr")
+    without = get_mode("FAST_RUN").excluding("aenet_fusion", "aenet_pool", "aenet_corr", "aenet_dot")
     try:
         for name, mode in (("stock", without), ("fast", FAST)):
             device._current.update(name="cpu", mode=mode)
