@@ -31,6 +31,7 @@ import numpy as np
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds")
 CHECKPOINT_FORMAT = 1  # bumped when the layout of checkpoint files changes
+LOSS_NAMES = {"train_loss": "training loss", "valid_loss": "validation loss"}
 
 
 @dataclass
@@ -116,7 +117,7 @@ def save_checkpoint(path, net, fingerprint):
     the next epochs when shuffling), plus ``fingerprint``
     (:func:`checkpoint_fingerprint`).
     """
-    from aenet.atomic import atomic_open
+    from aenet.atomic import write_bytes_atomic
 
     arrays = {"fingerprint": np.array(fingerprint)}
     for name, values in net.get_all_params_values().items():
@@ -132,9 +133,9 @@ def save_checkpoint(path, net, fingerprint):
         arrays["rng/gaussian"] = np.array(cached_gaussian, dtype=np.float64)
     history = json.dumps(net.train_history_).encode()
     arrays["history"] = np.frombuffer(history, dtype=np.uint8)
-    with atomic_open(path, "wb") as f:
-        np.savez(f, **arrays)
-    return Path(path)
+    data = io.BytesIO()  # a failed write then leaves no half-closed zip behind
+    np.savez(data, **arrays)
+    return write_bytes_atomic(path, data.getbuffer())
 
 
 def load_checkpoint(path, net, fingerprint):
@@ -142,8 +143,9 @@ def load_checkpoint(path, net, fingerprint):
 
     ``net`` must be built (and is compiled here).  Returns 0, leaving ``net``
     as it is, when there is no checkpoint, when it was written for other
-    settings or data (another ``fingerprint``), or when it cannot be read;
-    the last two print one line saying so.
+    settings or data (another ``fingerprint``), when it cannot be read, or
+    when its arrays do not fit the net (other layers or shapes); all but the
+    first print one line saying so.
     """
     path = Path(path)
     if not path.is_file():
@@ -169,8 +171,20 @@ def load_checkpoint(path, net, fingerprint):
         print(f"checkpoint {path} is unreadable ({' '.join(str(exc).split())}); training from epoch 1", flush=True)
         return 0
     net.initialize()
-    net.load_params_from({name: [v[i] for i in sorted(v)] for name, v in params.items()})
-    net.set_update_state([updates[i] for i in sorted(updates)])
+    params = {name: [v[i] for i in sorted(v)] for name, v in params.items()}
+    updates = [updates[i] for i in sorted(updates)]
+    # Everything is checked before anything is set: a net is restored whole or not at all.
+    ours = {name: values for name, values in net.get_all_params_values().items() if values}
+    fits = list(params) == list(ours) and all(
+        [np.shape(v) for v in params[name]] == [np.shape(v) for v in values] for name, values in ours.items()
+    )
+    fits = fits and [np.shape(v) for v in updates] == [np.shape(v) for v in net.get_update_state()]
+    fits = fits and (random is None) == (getattr(net.batch_iterator_train, "random", None) is None)
+    if not fits:
+        print(f"checkpoint {path} does not fit this net; training from epoch 1", flush=True)
+        return 0
+    net.load_params_from(params)
+    net.set_update_state(updates)
     if random is not None:
         net.batch_iterator_train.random.set_state(random)
     net.train_history_ = history
@@ -195,10 +209,10 @@ def stop_on_nonfinite_loss(net, history):
     validation loss too (the last update of an epoch can overflow the weights).
     """
     row = history[-1]
-    for key in ("train_loss", "valid_loss"):
+    for key in LOSS_NAMES:
         if not math.isfinite(row[key]):
             raise FloatingPointError(
-                f"{key.replace('_', ' ')} is {row[key]} at epoch {row['epoch']}; "
+                f"{LOSS_NAMES[key]} is {row[key]} at epoch {row['epoch']}; "
                 "try a lower learning rate, or check X for nan/inf"
             )
 
