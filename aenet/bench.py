@@ -11,9 +11,11 @@ cold one in an empty aesara compile cache (``AENET_CACHE_DIR``), and the
 jax-cpu device (aesara's JAX backend) in a subprocess when it can be used.
 
 Options: ``--nets mlp,cnn``, ``--epochs N`` (>= 3 for real figures),
-``--threads N``, ``--samples N``, ``--quick`` (a small smoke run), and
-``--no-compile`` / ``--no-jax`` to skip those rows.  The output is one
-Markdown table, one row per net.
+``--threads N`` or a list such as ``--threads 1,2`` (aenet's BLAS/OpenMP
+threads and ``torch.set_num_threads``; default: all cores), ``--samples N``,
+``--quick`` (a small smoke run), ``--no-compile`` / ``--no-jax`` /
+``--no-torch`` to skip those columns.  The output is one Markdown table, one
+row per net and thread count, with the per-epoch times logged above it.
 """
 import argparse
 import json

@@ -6,8 +6,10 @@ aesara's ``Pool`` and ``MaxPoolGrad`` C code index every element through
 and :class:`MaxPool2DGrad` do the same computation for the common case
 (``mode='max'``, ``ignore_border=True``, no padding, constant window and
 stride) on contiguous planes, with the window and stride compiled in as
-constants.  The rewrites below swap them in for aesara's Ops in FAST_RUN; they
-carry the ``cxx_only`` tag, so the JAX backend keeps aesara's Ops.
+constants, an AVX2 path for float32 2x2 windows 2 apart, and the planes split
+over OpenMP threads (as many as aenet's BLAS threads) for large inputs.  The
+rewrites below swap them in for aesara's Ops in FAST_RUN; they carry the
+``cxx_only`` tag, so the JAX backend keeps aesara's Ops.
 
 Gradient semantics are Theano's (and aesara's): every input equal to its
 window's maximum receives that window's output gradient, ties included, and
