@@ -62,12 +62,17 @@ def assert_close(actual, expected, rtol=RTOL):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
 
 
+def compiled(function):
+    """The aesara Function behind ``function`` (a DeviceFunction wraps one)."""
+    return getattr(function, "function", function)
+
+
 def op_types(function):
-    return {type(node.op).__name__ for node in function.maker.fgraph.apply_nodes}
+    return {type(node.op).__name__ for node in compiled(function).maker.fgraph.apply_nodes}
 
 
 def float64_variables(function):
-    return [v for v in function.maker.fgraph.variables if getattr(v.type, "dtype", "") == "float64"]
+    return [v for v in compiled(function).maker.fgraph.variables if getattr(v.type, "dtype", "") == "float64"]
 
 
 # -- the nets in raw aesara -----------------------------------------------------------
@@ -421,14 +426,15 @@ def test_post_neuralnet_three_steps_match_c(kind, shape):
             net.initialize()
         finally:
             set_rng(previous_rng)
-        assert type(net.train_iter_.maker.linker).__name__ == ("VMLinker" if name == "cpu" else "JAXLinker")
+        linker = compiled(net.train_iter_).maker.linker
+        assert type(linker).__name__ == ("VMLinker" if name == "cpu" else "JAXLinker")
         net.fit(X, y)
         nets[name] = net
     device.configure("jax-cpu")
     c, jax = nets["cpu"], nets["jax-cpu"]
-    train_ops = op_types(jax.train_iter_)
-    assert (CNN_OPS if kind == "cnn" else MLP_OPS) - {"Argmax", "SoftmaxWithBias"} <= train_ops
-    for function in (jax.train_iter_, jax.eval_iter_, jax.predict_iter_):
+    for train in (jax.train_iter_, jax._train_at):  # on batches sent, or taken on the device
+        assert (CNN_OPS if kind == "cnn" else MLP_OPS) - {"Argmax", "SoftmaxWithBias"} <= op_types(train)
+    for function in (jax.train_iter_, jax.eval_iter_, jax.predict_iter_, jax._train_at, jax._eval_at):
         assert not float64_variables(function)
     for key in ("train_loss", "valid_loss", "valid_accuracy"):
         np.testing.assert_allclose(jax.train_history_[0][key], c.train_history_[0][key], rtol=RTOL)

@@ -125,6 +125,42 @@ def _batch_float32(Xb):
     return np.ascontiguousarray(Xb, dtype=np.float32)
 
 
+def _batches(iterator, X, y, data=None):
+    """``(n, args, yb)`` for each batch of ``iterator(X, y)``: its size, a step's arguments, its labels.
+
+    The arguments are the batch ``(Xb, yb)`` (float32 ``Xb``), or with
+    ``data`` (``X`` and ``y`` on the device) ``(*data, index)``, the batch's
+    indices on the device, for functions that take the batch there.
+    """
+    from aenet import device
+
+    bound = iterator(X, y)
+    if data is None:
+        for Xb, yb in bound:
+            yield len(Xb), (_batch_float32(Xb), yb), yb
+    else:
+        for index in bound.batch_indices():
+            yield len(index), (*data, device.put(index.astype(np.int32))), y[index]
+
+
+_END = object()
+
+
+def _one_ahead(iterable):
+    """The items of ``iterable``, each handed out once the next one has been made.
+
+    For steps queued on a device: the host reads one step's outputs while
+    the next one runs, instead of the device waiting for the host.
+    """
+    iterator = iter(iterable)
+    previous = next(iterator, _END)
+    for item in iterator:
+        yield previous
+        previous = item
+    if previous is not _END:
+        yield previous
+
+
 def r2_score(y_true, y_pred):
     """Coefficient of determination, averaged uniformly over output columns."""
     y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
@@ -420,6 +456,7 @@ class NeuralNet:
         """Build the layers (once), check the keywords and compile the functions."""
         if getattr(self, "_initialized", False):
             return
+        self._pull_from_device()  # before recompiling: the trained values, not the host's older ones
         if getattr(self, "layers_", None) is None:
             self.initialize_layers()
         self._check_for_unused_kwargs()
@@ -447,9 +484,8 @@ class NeuralNet:
         return at.ivector("y")
 
     def _create_iter_funcs(self):
-        from aenet import device  # the compile mode of the configured device
+        from aenet import device  # compiles for the configured device
 
-        mode = device.mode()
         X = self._input_layer.input_var
         y = self._y_variable()
         output_layer = self.layers_[-1]
@@ -474,11 +510,56 @@ class NeuralNet:
         # The update rule's own state (velocities, moments...), for get/set_update_state.
         self._update_state_vars = [var for var in updates if not any(var is p for p in params)]
 
-        compile_kw = dict(mode=mode, allow_input_downcast=True)
-        train_iter = aesara.function([X, y], train_outputs, updates=updates, **compile_kw)
-        eval_iter = aesara.function([X, y], eval_outputs, **compile_kw)
-        predict_iter = aesara.function([X], proba, **compile_kw)
+        train_iter = device.function([X, y], train_outputs, updates=updates)
+        eval_iter = device.function([X, y], eval_outputs)
+        predict_iter = device.function([X], proba)
+        self._on_device = device.current() != "cpu"
+        self._train_at = self._eval_at = None
+        if self._on_device:
+            # The same steps on batches taken by index from the data set on the device.
+            X_all, y_all, index = X.type("X_all"), y.type("y_all"), at.ivector("index")
+            batch = {X: X_all[index], y: y_all[index]}
+            n = len(train_outputs)
+            cloned = aesara.clone_replace(train_outputs + list(updates.values()), replace=batch)
+            self._train_at = device.function(
+                [X_all, y_all, index], cloned[:n], updates=dict(zip(updates, cloned[n:]))
+            )
+            # The output too, for custom_scores (it stays on the device unless read).
+            self._eval_at = device.function(
+                [X_all, y_all, index], aesara.clone_replace(eval_outputs + [proba], replace=batch)
+            )
+        self._device_ahead = False
+        self._host_values = self._current_host_values(train_iter) if self._on_device else []
         return train_iter, eval_iter, predict_iter
+
+    # -- the device copy of the parameters -------------------------------------------
+    #
+    # On the JAX devices the compiled functions keep the parameters and the
+    # update rule's state on the device (device.function).  The host copies
+    # (the shared variables) are brought up to date when training stops
+    # between epochs, before handlers run and whenever the net reads or saves
+    # them; values set on the host (load_params_from, set_update_state, or a
+    # shared variable's set_value) are sent to the device before its next use.
+
+    @staticmethod
+    def _current_host_values(function):
+        return [(var, var.get_value(borrow=True)) for var in getattr(function, "updated", [])]
+
+    def _pull_from_device(self):
+        """Copy the values the training steps left on the device into the shared variables."""
+        if getattr(self, "_device_ahead", False):
+            self.train_iter_.sync()
+            self._host_values = self._current_host_values(self.train_iter_)
+            self._device_ahead = False
+
+    def _push_to_device(self):
+        """Send shared variables set on the host since the last sync to the device."""
+        if not getattr(self, "_on_device", False):
+            return
+        if any(var.get_value(borrow=True) is not value for var, value in self._host_values):
+            for function in (self.train_iter_, self.eval_iter_, self.predict_iter_, self._train_at, self._eval_at):
+                function.reload()
+            self._host_values = self._current_host_values(self.train_iter_)
 
     # -- data checks ----------------------------------------------------------
 
@@ -568,10 +649,40 @@ class NeuralNet:
         return self.fit(X, y, epochs=1)
 
     def train_loop(self, X, y, epochs=None):
-        """Split the data, then run the epochs and handlers (data already prepared)."""
+        """Split the data, then run the epochs and handlers (data already prepared).
+
+        On the JAX devices (:mod:`aenet.device`) the training and validation
+        sets are copied to the device once per call and each batch is taken
+        there by index, when the batch iterator's batches are plain
+        ``X[index]`` (:attr:`BatchIterator.batches_by_index`; an iterator that
+        augments sends its batches one by one).  The parameters and the update
+        rule's state stay on the device: per batch the host sends the indices
+        and reads back the loss (and ``scores_train``), the next step already
+        queued unless ``on_batch_finished`` handlers must see each step.
+        """
+        from aenet import device
+
         self.initialize()
         epochs = self.max_epochs if epochs is None else epochs
         X_train, X_valid, y_train, y_valid = self.train_split(X, y, self)
+
+        def on_device(iterator, X, y):
+            """``(X, y)`` copied to the device if batches can be taken there by index, else None."""
+            if self._on_device and getattr(iterator, "batches_by_index", False):
+                return device.put(_batch_float32(X)), device.put(y)
+            return None
+
+        train_data = on_device(self.batch_iterator_train, X_train, y_train)
+        valid_data = on_device(self.batch_iterator_test, X_valid, y_valid)
+        train_step = self.train_iter_ if train_data is None else self._train_at
+        if valid_data is None:
+            def valid_step(Xb, yb):
+                proba = self.predict_iter_(Xb) if self.custom_scores else None
+                return self.eval_iter_(Xb, yb), proba
+        else:
+            def valid_step(*args):
+                *outputs, proba = self._eval_at(*args)
+                return outputs, proba
 
         on_batch_finished = _as_list(self.on_batch_finished)
         on_epoch_finished = _as_list(self.on_epoch_finished)
@@ -581,41 +692,53 @@ class NeuralNet:
             # The log row is printed before other handlers may stop training.
             on_epoch_finished.insert(0, self._print_log)
             on_training_started.insert(0, self._print_layer_info)
+        # On a device, a step's outputs are read once the next step is queued.
+        ahead = _one_ahead if self._on_device and not on_batch_finished else iter
 
         history = self.train_history_
+        self._push_to_device()
         stop = _run_handlers(on_training_started, self, history)
         epochs_done = 0
         while not stop and epochs_done < epochs:
             epochs_done += 1
             epoch = len(history) + 1
             t0 = perf_counter()
+            self._push_to_device()  # what handlers set on the host
 
             train_sums = np.zeros(1 + len(self.scores_train or []))
             n_train = 0
-            for i, (Xb, yb) in enumerate(self.batch_iterator_train(X_train, y_train)):
-                outputs = self.train_iter_(_batch_float32(Xb), yb)
-                if not math.isfinite(float(outputs[0])):
+            batches = _batches(self.batch_iterator_train, X_train, y_train, train_data)
+            steps = ((n, train_step(*args)) for n, args, _ in batches)
+            self._device_ahead = self._on_device  # the steps update the device's copy
+            for i, (n, outputs) in enumerate(ahead(steps)):
+                outputs = np.asarray(outputs, dtype=np.float64)  # the host's only read of a step
+                if not math.isfinite(outputs[0]):
                     raise FloatingPointError(
-                        f"training loss is {float(outputs[0])} at epoch {epoch} (batch {i + 1}); "
+                        f"training loss is {outputs[0]} at epoch {epoch} (batch {i + 1}); "
                         "try a lower learning rate, or check X for nan/inf"
                     )
-                train_sums += len(Xb) * np.asarray(outputs, dtype=np.float64)
-                n_train += len(Xb)
-                if _run_handlers(on_batch_finished, self, history):
-                    stop = True
-                    break
+                train_sums += n * outputs
+                n_train += n
+                if on_batch_finished:
+                    self._pull_from_device()
+                    if _run_handlers(on_batch_finished, self, history):
+                        stop = True
+                        break
+                    self._push_to_device()
 
             n_eval_outputs = 1 + (not self.regression) + len(self.scores_valid or [])
             valid_sums = np.zeros(n_eval_outputs)
             custom_sums = np.zeros(len(self.custom_scores or []))
             n_valid = 0
-            for Xb, yb in self.batch_iterator_test(X_valid, y_valid):
-                Xb = _batch_float32(Xb)
-                valid_sums += len(Xb) * np.asarray(self.eval_iter_(Xb, yb), dtype=np.float64)
+            batches = _batches(self.batch_iterator_test, X_valid, y_valid, valid_data)
+            steps = ((n, yb, valid_step(*args)) for n, args, yb in batches)
+            for n, yb, (outputs, proba) in ahead(steps):
+                valid_sums += n * np.asarray(outputs, dtype=np.float64)
                 if self.custom_scores:
-                    proba = self.predict_iter_(Xb)
-                    custom_sums += len(Xb) * np.array([f(yb, proba) for _, f in self.custom_scores])
-                n_valid += len(Xb)
+                    proba = np.asarray(proba)
+                    custom_sums += n * np.array([f(yb, proba) for _, f in self.custom_scores])
+                n_valid += n
+            self._pull_from_device()
 
             train_means = train_sums / n_train if n_train else np.full_like(train_sums, np.nan)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -651,6 +774,7 @@ class NeuralNet:
     def predict_proba(self, X):
         """The deterministic network output for ``X``, batch by batch."""
         self.initialize()
+        self._push_to_device()
         X = self._prepare_X(X)
         out = [self.predict_iter_(_batch_float32(Xb)) for Xb, _ in self.batch_iterator_test(X)]
         if not out:
@@ -697,6 +821,7 @@ class NeuralNet:
     def get_all_params_values(self):
         """``{layer name: [parameter values]}`` in layer order."""
         self._ensure_layers()
+        self._pull_from_device()
         return OrderedDict(
             (name, [p.get_value() for p in layer.get_params()]) for name, layer in self.layers_.items()
         )
@@ -731,6 +856,7 @@ class NeuralNet:
         raises ``ValueError`` naming the layer and both shapes.
         """
         self._ensure_layers()
+        self._pull_from_device()  # the layers left alone keep their trained values
         if isinstance(source, (str, os.PathLike)):
             source = self._read_params(source)
         elif isinstance(source, NeuralNet):
@@ -763,6 +889,7 @@ class NeuralNet:
             if self.verbose:
                 shapes = ", ".join("x".join(map(str, np.shape(v))) for v in values)
                 print(f"Loaded parameters to layer {name!r} (shapes {shapes}).", flush=True)
+        self._push_to_device()
 
     def get_update_state(self):
         """The values of the update rule's state variables, as a list of arrays (copies).
@@ -776,6 +903,7 @@ class NeuralNet:
         values (zero velocities).
         """
         self.initialize()
+        self._pull_from_device()
         return [var.get_value() for var in self._update_state_vars]
 
     def set_update_state(self, values):
@@ -798,15 +926,20 @@ class NeuralNet:
                 raise ValueError(
                     f"update state variable {var.name or i} has shape {ours}, the value has {theirs}"
                 )
+        self._pull_from_device()  # the parameters stay as trained
         for var, value in zip(variables, values):
             var.set_value(np.asarray(value, dtype=var.dtype))
+        self._push_to_device()
 
     def __repr__(self):
         shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("layers", "max_epochs", *self._kwarg_keys))
         return f"{type(self).__name__}({shown})"
 
     def __getstate__(self):
+        self._pull_from_device()
         state = dict(self.__dict__)
-        for key in ("train_iter_", "eval_iter_", "predict_iter_", "_initialized", "_update_state_vars"):
+        compiled = ("train_iter_", "eval_iter_", "predict_iter_", "_train_at", "_eval_at", "_on_device",
+                    "_device_ahead", "_host_values")  # fmt: skip
+        for key in compiled + ("_initialized", "_update_state_vars"):
             state.pop(key, None)
         return state

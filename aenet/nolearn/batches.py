@@ -62,6 +62,30 @@ class BatchIterator:
             yb = None if self.y is None else self.y[index]
             yield self.transform(Xb, yb)
 
+    def batch_indices(self):
+        """The sample indices of each batch of the bound data, as int arrays.
+
+        The same batches, in the same order, as iterating yields (before
+        :meth:`transform`): ``X[index]`` is the batch.  Binding the data draws
+        the permutation, so ``it(X, y).batch_indices()`` follows the same
+        sequence of shuffles as ``iter(it(X, y))``.
+        """
+        bs, n = self.batch_size, self.n_samples
+        order = np.arange(n) if self._order is None else self._order
+        for start in range(0, n, bs):
+            yield order[start:start + bs]
+
+    @property
+    def batches_by_index(self):
+        """Whether each batch is ``(X[index], y[index])`` for :meth:`batch_indices`.
+
+        True unless a subclass changes the batches (overrides ``transform``,
+        e.g. for augmentation, or ``__iter__``): a net may then take the
+        batches from a copy of the data on its device by index.
+        """
+        cls = type(self)
+        return cls.transform is BatchIterator.transform and cls.__iter__ is BatchIterator.__iter__
+
     def transform(self, Xb, yb):
         """Hook for subclasses (e.g. data augmentation); returns the batch unchanged."""
         return Xb, yb
