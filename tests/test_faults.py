@@ -43,7 +43,6 @@ from aenet.atomic import save_npy_atomic, write_json_atomic, write_text_atomic
 from aenet.data import read_cifar10, write_cifar10_archive
 from aenet.experiment import (
     Checkpointer,
-    load_checkpoint,
     remove_checkpoint,
     run_experiment,
     save_checkpoint,
@@ -63,12 +62,11 @@ RESUME_CONFIG = ["models=mlp", "mlp={hidden: [32], epochs: 20, shuffle: true}"]
 RESUME_EPOCHS = 20
 
 
-def snakemake(workdir, *args, env=None):
+def snakemake(workdir, *args):
     """snakemake in ``workdir`` under timeout(1); the CompletedProcess (text), with ``workdir``."""
     result = subprocess.run(
         ["timeout", "-k", "10", str(RUN_SECONDS), str(SNAKEMAKE), *map(str, args)],
-        cwd=workdir, capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env,
-        timeout=RUN_SECONDS + 30,
+        cwd=workdir, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=RUN_SECONDS + 30,
     )  # fmt: skip
     result.workdir = Path(workdir)
     return result
@@ -163,9 +161,9 @@ def build_bad_archive(name, path, marker):
     elif name == "label_outside":
         batch = build_batch(4, 3)
         write_tar_gz(path, _batches(data_batch_4={**batch, b"labels": [1, 10, 2, 3]}))
-    elif name in ("runs_code", "runs_code_wrong_checksum"):
+    elif name == "wrong_checksum":
+        # A pickle that plain pickle would run code for: it must never be opened.
         write_tar_gz(path, _batches(data_batch_1={b"data": _RunsCode(marker), b"labels": [0]}))
-    if name == "runs_code_wrong_checksum":
         return path, WRONG_SHA256
     return path, sha256(path)
 
@@ -180,8 +178,7 @@ ARCHIVE_CASES = {
     "wrong_dtype": r"cifar-10-batches-py/data_batch_3: data has dtype float32, expected uint8$",
     "wrong_shape": r"cifar-10-batches-py/test_batch: data has shape \(4, 1024\), expected \(n, 3072\)",
     "label_outside": r"cifar-10-batches-py/data_batch_4: label 10 at index 1 is outside 0\.\.9",
-    "runs_code": r"cifar-10-batches-py/data_batch_1: unsafe pickle, refusing to load global posix\.system",
-    "runs_code_wrong_checksum": None,
+    "wrong_checksum": None,
 }
 
 
@@ -218,7 +215,7 @@ def test_bad_archive_fails_preprocess_with_one_line_and_writes_no_array(archive_
 
 
 def test_archive_with_a_wrong_checksum_never_reaches_the_reader(archive_runs):
-    result = archive_runs["runs_code_wrong_checksum"]
+    result = archive_runs["wrong_checksum"]
     text = output(result)
     assert result.returncode != 0
     (line,) = lines_starting(result.stderr, "download_data: ")
@@ -281,7 +278,10 @@ def mount_skip_reason():
 
 # Mount a tmpfs with options $1 on $2, run the rest, list $2 into $3.  The mount lives in
 # the namespace of this shell only and disappears with it.
-_ON_TMPFS = 'mount -t tmpfs -o "$1" aenet-test "$2" || exit 97; d=$2; l=$3; shift 3; "$@"; rc=$?; ls -A "$d" > "$l"; exit $rc'
+_ON_TMPFS = (
+    'mount -t tmpfs -o "$1" aenet-test "$2" || exit 97; '
+    'd=$2; l=$3; shift 3; "$@"; rc=$?; ls -A "$d" > "$l"; exit $rc'
+)
 
 
 def snakemake_on_tmpfs(workdir, folder, options, *args):
@@ -314,7 +314,7 @@ def full_disk_scenario(project, data):
     after_failure = {
         "outputs": [path for path in MLP_OUTPUTS if (project / path).exists()],
         "temp_files": temp_files(project / "results"),
-        "checkpoint_history": read_checkpoint_history(project / CHECKPOINT) if (project / CHECKPOINT).exists() else None,
+        "checkpoint_history": read_checkpoint_history(project / CHECKPOINT),
     }
     return {"run": failed, "after_failure": after_failure, "rerun": snakemake(project, *args)}
 
@@ -469,7 +469,8 @@ def test_read_only_checkpoint_folder_fails_training_with_one_line(training_fault
     run = scenario(training_faults, "read_only")["checkpoints"]
     assert run.returncode != 0
     (line,) = lines_starting(run.stderr, "train_model: ")
-    assert re.fullmatch(r"train_model: \[Errno 30\] Read-only file system: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'", line), line
+    expected = r"train_model: \[Errno 30\] Read-only file system: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'"
+    assert re.fullmatch(expected, line), line
     assert run.listing == []
     assert_no_training_outputs(run.workdir)
 
@@ -507,7 +508,8 @@ def test_kill_9_then_rerun_resumes_and_matches_an_uninterrupted_run(training_fau
 
     reference = scenario(training_faults, "lock")["dir"]  # the uninterrupted run, same settings
     pd.testing.assert_frame_equal(history_frame(workdir), history_frame(reference), rtol=1e-5)
-    with np.load(workdir / "results/models/mlp_cpu.npz") as ours, np.load(reference / "results/models/mlp_cpu.npz") as ref:
+    params = "results/models/mlp_cpu.npz"
+    with np.load(workdir / params) as ours, np.load(reference / params) as ref:
         assert sorted(ours.files) == sorted(ref.files)
         for key in ref.files:
             np.testing.assert_allclose(ours[key], ref[key], rtol=1e-5, atol=1e-6, err_msg=key)
@@ -708,7 +710,10 @@ def test_enospc_while_checkpointing_keeps_the_previous_checkpoint(arrays_dir, ch
 
 
 def test_nonfinite_validation_loss_names_the_epoch():
-    history = [{"epoch": 1, "train_loss": 2.0, "valid_loss": 1.9}, {"epoch": 2, "train_loss": 3.0, "valid_loss": float("inf")}]
+    history = [
+        {"epoch": 1, "train_loss": 2.0, "valid_loss": 1.9},
+        {"epoch": 2, "train_loss": 3.0, "valid_loss": float("inf")},
+    ]
     stop_on_nonfinite_loss(None, history[:1])
     with pytest.raises(FloatingPointError, match=r"^validation loss is inf at epoch 2; try a lower learning rate"):
         stop_on_nonfinite_loss(None, history)

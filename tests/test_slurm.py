@@ -11,17 +11,18 @@ without a GPU, after Slurm gave the job the cluster's fake GPU) and the cpu
 run locally, whose results the Slurm run must reproduce.  The daemons are
 stopped by their PID files however the tests end.
 
-The plugin waits 5 s before each sbatch and checks the jobs 1 s, then 12 s,
-33 s... after submitting them, so a stage of jobs costs about 17 s: the first
-run gets the two CPUs of the node to itself, so that its jobs are done by the
-second check.
+The plugin waits 5 s before each sbatch and checks the jobs 3 s, then 16 s,
+39 s... after submitting them, so a stage of jobs costs about 21 s if they
+end within 16 s: the first run gets the two CPUs of the node to itself.
 """
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -35,11 +36,12 @@ from test_workflow import ROOT, SNAKEMAKE, copy_project, output, sha256
 CLUSTER_SCRIPT = Path(__file__).parent / "slurm" / "cluster.sh"
 PLUGIN_REQUIREMENTS = ROOT / "requirements-slurm.txt"
 SLURM_PROGRAMS = ("slurmctld", "slurmd", "munged", "mungekey", "sbatch", "squeue", "scontrol", "sinfo")
+LOCK_FILE = Path("/tmp/aenet-test-slurm-cluster.lock")
 RUN_SECONDS = 420  # per snakemake run, enforced by timeout(1); a run takes about a minute
 
 # A tiny MLP, 1 epoch; threads=2 so that its training job asks Slurm for 2 CPUs.
 CONFIG = ["models=mlp", "threads=2", "mlp={hidden: [8], epochs: 2, mem_mb: 1000, runtime: 10}"]
-SLURM_ARGS = ["--profile", "workflow/profiles/slurm", "--slurm-init-seconds-before-status-checks", "1", "--verbose"]
+SLURM_ARGS = ["--profile", "workflow/profiles/slurm", "--slurm-init-seconds-before-status-checks", "3", "--verbose"]
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: .*?/rule_(\w+?)/")
 
 
@@ -105,7 +107,29 @@ def plugin(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def machine_lock():
+    """One test cluster per machine: its daemons use Slurm's fixed ports and /etc/slurm/slurm.conf.
+
+    Another test session's cluster is waited for (up to 10 minutes).
+    """
+    with open(LOCK_FILE, "a") as lock:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another test's Slurm cluster has held {LOCK_FILE} for 10 minutes")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def cluster(machine_lock, tmp_path_factory):
     """A running single-node cluster (its folder); stopped by PID file at the end, whatever happened."""
     folder = tmp_path_factory.mktemp("slurm-cluster")
     try:
@@ -121,7 +145,7 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(cluster, plugin, tmp_path_factory):
+def runs(plugin, cluster, tmp_path_factory):
     """The three runs (slurm_cpu, slurm_gpu, local), concurrently, on one synthetic archive."""
     base = tmp_path_factory.mktemp("slurm-runs")
     archive = write_cifar10_archive(base / "cifar-synthetic.tar.gz", n_per_batch=60, n_test=60)
