@@ -118,14 +118,12 @@ def test_gradient_matches_finite_differences(name):
             np.testing.assert_allclose(np.sum(grad * direction), expected, rtol=1e-6, atol=1e-8)
 
 
-def test_conv_gradients_use_aenet_corrmm_rewrites():
-    from aesara.tensor.nnet.corr import CorrMM_gradInputs, CorrMM_gradWeights
-
-    from aenet.conv import CorrMM
+def test_conv_gradients_use_aenet_conv_rewrites():
+    from aenet.corr import BatchedCorr, BatchedCorrGradInputs, BatchedCorrGradWeights
 
     _, _, fn = compile_case("conv-full-stride-noflip")
     ops = {type(node.op) for node in fn.maker.fgraph.apply_nodes}
-    assert {CorrMM, CorrMM_gradInputs, CorrMM_gradWeights} <= ops
+    assert {BatchedCorr, BatchedCorrGradInputs, BatchedCorrGradWeights} <= ops
 
 
 def test_float32_conv_gradients_match_float64():

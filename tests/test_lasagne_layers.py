@@ -222,12 +222,12 @@ def test_outputs_stay_float32(net):
     assert {out.dtype for out in outputs.values()} == {np.dtype(np.float32)}
 
 
-def test_conv_graph_uses_aenet_corrmm(net):
-    """The forward conv runs through aenet's CorrMM rewrite, not some fallback."""
-    from aenet.conv import CorrMM
+def test_conv_graph_uses_aenet_conv_ops(net):
+    """The forward conv runs through aenet's conv rewrites (CorrMM, then batched), not some fallback."""
+    from aenet.corr import BatchedCorr
 
     fn = net[3]
-    assert any(isinstance(node.op, CorrMM) for node in fn.maker.fgraph.apply_nodes)
+    assert any(isinstance(node.op, BatchedCorr) for node in fn.maker.fgraph.apply_nodes)
 
 
 # -- output shapes -----------------------------------------------------------------------
