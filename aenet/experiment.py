@@ -192,14 +192,13 @@ def load_checkpoint(path, net, fingerprint):
 
 
 def remove_checkpoint(path):
-    """Delete the checkpoint at ``path`` and its leftovers, and its folder once empty."""
+    """Delete the checkpoint at ``path`` and its leftovers.
+
+    The folder stays: another job may be about to write its own checkpoint there.
+    """
     path = Path(path)
     path.unlink(missing_ok=True)
     discard_temp_files(path)
-    try:
-        path.parent.rmdir()
-    except OSError:  # other checkpoints (or no folder)
-        pass
 
 
 def stop_on_nonfinite_loss(net, history):
