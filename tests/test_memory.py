@@ -52,6 +52,7 @@ def test_no_page_faults_per_call_and_opt_out():
     on = run_child("1")
     off = run_child("0")
     assert on["applied"]["ok"] and off["applied"] == {}
-    # without the setting glibc returns the freed blocks to the kernel and faults them in again
-    assert off["faults_per_call"] > 1000
-    assert on["faults_per_call"] < 100
+    # without the setting glibc returns (some of) the freed blocks to the kernel and faults
+    # them in again: about 1,800 pages a step on an idle machine, fewer when it is busy
+    assert off["faults_per_call"] > 200
+    assert on["faults_per_call"] < 50
