@@ -86,6 +86,35 @@ def test_batches_of_a_memmap(tmp_path, shuffle):
         np.testing.assert_array_equal(np.asarray(Xb), data[yb])
 
 
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batch_indices_give_the_batches_iteration_yields(shuffle):
+    X = np.arange(46).reshape(23, 2)
+    y = np.arange(23) * 10
+    by_value, by_index = BatchIterator(8, shuffle=shuffle, seed=5), BatchIterator(8, shuffle=shuffle, seed=5)
+    for _ in range(3):  # the same permutation, epoch after epoch
+        batches = list(by_value(X, y))
+        indices = list(by_index(X, y).batch_indices())
+        assert [len(index) for index in indices] == [8, 8, 7]
+        for (Xb, yb), index in zip(batches, indices, strict=True):
+            assert np.issubdtype(index.dtype, np.integer)
+            np.testing.assert_array_equal(X[index], Xb)
+            np.testing.assert_array_equal(y[index], yb)
+
+
+def test_only_plain_batches_can_be_taken_by_index():
+    class Augment(BatchIterator):
+        def transform(self, Xb, yb):
+            return Xb[:, ::-1], yb
+
+    class Interleave(BatchIterator):
+        def __iter__(self):
+            yield self.X[::2], self.y[::2]
+
+    assert BatchIterator().batches_by_index
+    assert not Augment().batches_by_index
+    assert not Interleave().batches_by_index
+
+
 # -- TrainSplit ------------------------------------------------------------------
 
 

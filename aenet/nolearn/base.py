@@ -709,8 +709,8 @@ class NeuralNet:
             n_train = 0
             batches = _batches(self.batch_iterator_train, X_train, y_train, train_data)
             steps = ((n, train_step(*args)) for n, args, _ in batches)
-            self._device_ahead = self._on_device  # the steps update the device's copy
             for i, (n, outputs) in enumerate(ahead(steps)):
+                self._device_ahead = self._on_device  # the step updated the device's copy
                 outputs = np.asarray(outputs, dtype=np.float64)  # the host's only read of a step
                 if not math.isfinite(outputs[0]):
                     raise FloatingPointError(
