@@ -16,6 +16,12 @@ threads and ``torch.set_num_threads``; default: all cores), ``--samples N``,
 ``--quick`` (a small smoke run), ``--no-compile`` / ``--no-jax`` /
 ``--no-torch`` to skip those columns.  The output is one Markdown table, one
 row per net and thread count, with the per-epoch times logged above it.
+
+``--device gpu`` (``make bench-gpu``) times aenet on that device instead of
+the C backend (the PyTorch column stays on the CPU): it stops at once with
+:func:`aenet.device.configure`'s error where the device cannot be used, and
+first checks that a few training steps give the C backend's losses (to
+``SELF_CHECK_RTOL``), failing otherwise.
 """
 import argparse
 import json
@@ -38,6 +44,8 @@ MOMENTUM = 0.9
 CNN_CONV = ((16, 3), (32, 2), (64, 2))
 CNN_HIDDEN = 200
 MLP_HIDDEN = 100
+SELF_CHECK_STEPS = 3
+SELF_CHECK_RTOL = 1e-4
 
 
 # -- the nets ------------------------------------------------------------------
@@ -168,12 +176,15 @@ import time
 start = time.perf_counter()
 import aenet
 from aenet import bench
-bench._child_compile({nets!r}, time.perf_counter() - start)
+bench._child_compile({nets!r}, time.perf_counter() - start, {device!r})
 """
 
 
-def _child_compile(nets, import_seconds):
-    """Compile each net (NeuralNet.initialize), print the seconds as JSON."""
+def _child_compile(nets, import_seconds, device_name="cpu"):
+    """Compile each net (NeuralNet.initialize) for ``device_name``, print the seconds as JSON."""
+    from aenet import device
+
+    device.configure(device_name)
     result = {"import": import_seconds}
     for net in nets:
         start = time.perf_counter()
@@ -216,12 +227,12 @@ def _run_child(args, env=None, timeout=3600, code=None):
     return json.loads(lines[-1])
 
 
-def compile_times(nets, threads):
+def compile_times(nets, threads, device_name="cpu"):
     """Cold (empty compile cache) then warm compile seconds per net, in subprocesses."""
     env = {"OMP_NUM_THREADS": str(threads)}
     with tempfile.TemporaryDirectory(prefix="aenet-bench-cache-") as cache:
         env["AENET_CACHE_DIR"] = cache
-        code = _COMPILE_CHILD.format(nets=list(nets))
+        code = _COMPILE_CHILD.format(nets=list(nets), device=device_name)
         cold = _run_child([], env, code=code)
         warm = _run_child([], env, code=code)
     return cold, warm
@@ -249,8 +260,11 @@ def time_epochs(net, epochs, samples, threads, torch_too=True, log=print):
         tmodel = build_torch(net)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
         runners["pytorch"] = lambda: torch_epoch(tmodel, Xt, yt)
-    # warm-up on a slice: first-call allocations, lazy initialisation
-    warm = min(samples, 8 * BATCH)
+    # warm-up on a slice: first-call allocations, lazy initialisation; on a JAX
+    # device a whole epoch, as XLA compiles for each data set size
+    from aenet import device
+
+    warm = min(samples, 8 * BATCH) if device.current() == "cpu" else samples
     model.fit(X[:warm], y[:warm], epochs=1)
     if torch_too:
         torch_epoch(tmodel, Xt[:warm], yt[:warm])
@@ -261,6 +275,35 @@ def time_epochs(net, epochs, samples, threads, torch_too=True, log=print):
             times[name].append(runners[name]())
         log(f"  {net} epoch {epoch + 1}: " + ", ".join(f"{n} {times[n][-1]:.3f} s" for n in names))
     return times
+
+
+def self_check(nets, steps=SELF_CHECK_STEPS, rtol=SELF_CHECK_RTOL):
+    """The losses of the first ``steps`` training steps on the configured device and on ``cpu``.
+
+    Same initial weights and batches on both; returns the largest relative
+    difference, and raises ``AssertionError`` showing both lists when one
+    exceeds ``rtol``.
+    """
+    from aenet import device
+
+    name, worst = device.current(), 0.0
+    for net in nets:
+        X, y = make_data(net, steps * BATCH)
+        losses = {}
+        for dev in ("cpu", name):
+            device.configure(dev)
+            model = build_aenet(net)
+            batches = [(X[i : i + BATCH], y[i : i + BATCH]) for i in range(0, len(X), BATCH)]
+            losses[dev] = np.array([float(model.train_iter_(Xb, yb)[0]) for Xb, yb in batches])
+        device.configure(name)
+        diff = float(np.max(np.abs(losses[name] - losses["cpu"]) / np.abs(losses["cpu"])))
+        if not diff <= rtol:
+            raise AssertionError(
+                f"{net}: the losses of {steps} steps on {name} ({losses[name].tolist()}) differ from "
+                f"the cpu's ({losses['cpu'].tolist()}) by {diff:.2e} relative, more than {rtol:g}"
+            )
+        worst = max(worst, diff)
+    return worst
 
 
 def _fmt(value, digits=3):
@@ -282,6 +325,8 @@ def main(argv=None):
     parser.add_argument("--no-compile", action="store_true", help="skip the cold/warm compile measurements")
     parser.add_argument("--no-jax", action="store_true", help="skip the jax-cpu row")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "gpu", "jax-cpu"),
+                        help="aenet's device (default cpu, the C backend); others are self-checked against it")
     parser.add_argument("--_jax", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -305,8 +350,22 @@ def main(argv=None):
     import aenet
     from aenet import backend, device
 
-    torch_too = not args.no_torch
     notes = []
+    if args.device != "cpu":
+        try:
+            device.configure(args.device)
+        except device.DeviceError as error:
+            raise SystemExit(f"python -m aenet.bench: {error}") from None
+        print(f"# {device.used_device()}: self-check against the C backend ...", flush=True)
+        try:
+            diff = self_check(nets)
+        except AssertionError as error:
+            raise SystemExit(f"python -m aenet.bench: self-check failed: {error}") from None
+        notes.append(f"aenet on {device.used_device()}; PyTorch on the CPU")
+        notes.append(f"{args.device} self-check: {SELF_CHECK_STEPS} training steps per net give the cpu's "
+                     f"losses (largest relative difference {diff:.1e}, at most {SELF_CHECK_RTOL:g})")
+
+    torch_too = not args.no_torch
     if torch_too:
         try:
             import torch
@@ -337,7 +396,7 @@ def main(argv=None):
 
     if not args.no_compile:
         print("  compiling in an empty cache, then again warm ...", flush=True)
-        cold, warm = compile_times(nets, max(thread_counts))
+        cold, warm = compile_times(nets, max(thread_counts), args.device)
         for (net, _), row in rows.items():
             row["cold"] = cold.get(net, cold.get("error"))
             row["warm"] = warm.get(net, warm.get("error"))
