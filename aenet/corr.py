@@ -1,28 +1,32 @@
-"""Batched im2col convolutions: one large BLAS call per batch instead of one per image.
+"""Batched im2col convolutions: a few images per BLAS call instead of one.
 
 aesara's ``CorrMM`` Ops unfold one image at a time and call ``gemm`` once per
 image.  For the small images of the post's CNN (14x14 and 6x6 outputs after
 the first pool) these are small matrix products that BLAS runs at a fraction
-of its speed, and that it cannot spread over threads.  The Ops here unfold
-the whole batch into one matrix, ``col[k, n*P + p]`` (``k`` over channel x
-kernel row x kernel column, ``p`` over output pixels), so each pass is a
-single large ``gemm``:
+of its speed.  The Ops here unfold a chunk of ``nb`` images into one matrix,
+``col[k, n*P + p]`` (``k`` over channel x kernel row x kernel column, ``p``
+over an image's output pixels), so each chunk is one larger ``gemm``:
 
-forward         ``out'(M x NP) = kern(M x K) . col(K x NP)``, then ``out'`` is
-                transposed to ``(n, m, p)``;
-weight grad     ``dW(M x K) = top'(M x NP) . col(K x NP)^T``;
-input grad      ``col(K x NP) = kern^T . top'``, then folded back (col2im).
+forward         ``out'(M x nbP) = kern(M x K) . col(K x nbP)``, then ``out'`` is
+                transposed to ``(n, m, p)`` (adding the bias, when the
+                rewrite below folded ``conv + b`` into the Op);
+weight grad     ``dW(M x K) += top'(M x nbP) . col(K x nbP)^T``;
+input grad      ``col(K x nbP) = kern^T . top'``, then folded back (col2im).
 
-When an image has many output pixels (``P >= 512``, e.g. the first conv
-layer's 30x30) per-image products are already large and the transpose would
-cost more than it saves, so those shapes keep the per-image loop, inside the
-same Ops.  The results equal aesara's ``CorrMM`` Ops up to float rounding
-(sums in another order).
+``nb`` is as many images as keep ``col`` and the output block within
+``CHUNK_FLOATS`` (cache-sized, so the unfolded matrix is still in cache when
+BLAS reads it); the 30x30 outputs of the first layer get one image per call,
+written straight into the output.  BLAS runs on one thread; the chunks are
+spread over OpenMP threads, as many as BLAS had (the job's thread count).
+The results equal aesara's ``CorrMM`` Ops up to float rounding (sums in
+another order).
 
 :func:`local_batched_corr` replaces ``CorrMM``, ``CorrMM_gradWeights`` and
 ``CorrMM_gradInputs`` nodes (plain, shared-weight, undilated, ungrouped
-correlations with symmetric padding) after aesara's conv rewrites; it is
-registered in ``aesara.compile.optdb`` with the ``cxx_only`` tag.
+correlations with symmetric padding) after aesara's conv rewrites, and
+:func:`local_batched_corr_bias` folds a following per-channel bias add into
+the forward Op; both are registered in ``aesara.compile.optdb`` with the
+``cxx_only`` tag.
 """
 import functools
 import os
