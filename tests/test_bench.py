@@ -51,3 +51,9 @@ def test_bad_arguments():
         bench.main(["--nets", "resnet"])
     with pytest.raises(SystemExit):
         bench.main(["--threads", "two"])
+
+
+def test_compile_child_gets_its_own_cache():
+    flags = "floatX=float32,base_compiledir=/somewhere/aesara,blas__ldflags=-lx -Dy=z,compiledir=/x"
+    assert bench._without_compiledir(flags) == "floatX=float32,blas__ldflags=-lx -Dy=z"
+    assert bench._without_compiledir("") == ""
