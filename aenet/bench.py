@@ -227,9 +227,16 @@ def _run_child(args, env=None, timeout=3600, code=None):
     return json.loads(lines[-1])
 
 
+def _without_compiledir(flags):
+    """``AESARA_FLAGS`` without the compile-dir settings (``import aenet`` put ours there)."""
+    keep = [f for f in flags.split(",") if f.split("=", 1)[0].strip() not in ("base_compiledir", "compiledir")]
+    return ",".join(f for f in keep if f.strip())
+
+
 def compile_times(nets, threads, device_name="cpu"):
     """Cold (empty compile cache) then warm compile seconds per net, in subprocesses."""
-    env = {"OMP_NUM_THREADS": str(threads)}
+    # the child inherits AESARA_FLAGS, where importing aenet here put our cache
+    env = {"OMP_NUM_THREADS": str(threads), "AESARA_FLAGS": _without_compiledir(os.environ.get("AESARA_FLAGS", ""))}
     with tempfile.TemporaryDirectory(prefix="aenet-bench-cache-") as cache:
         env["AENET_CACHE_DIR"] = cache
         code = _COMPILE_CHILD.format(nets=list(nets), device=device_name)
