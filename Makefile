@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH := $(VENV)/.torch
 CORES ?= 2
 SNAKEMAKE_ARGS ?=
 
@@ -18,14 +19,17 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(TORCH)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# PyTorch (the CPU build, only for the comparison) goes into .venv on first use.
-bench: $(STAMP)
-	$(BIN)/python -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
-		|| $(BIN)/pip install --quiet torch==2.13.0
+# PyTorch (the CPU build, only for the comparison and its tests) goes into .venv on first use;
+# pip takes torch==2.13.0 as a CPU build here, and the check refuses a CUDA build.
+$(TORCH): $(STAMP)
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/python -c "import sys, torch; sys.exit(torch.version.cuda and 'torch ' + torch.__version__ + ' is a CUDA build; install the CPU one (torch==2.13.0+cpu)')"
+	touch $@
+
+bench: $(TORCH)
 	$(BIN)/python -m aenet.bench $(BENCH_ARGS)
 
 # The same table with aenet on the GPU (needs `.venv/bin/pip install 'jax[cuda12]==0.7.1'`

@@ -28,7 +28,7 @@ def test_aenet_layers_are_the_posts():
     assert kwargs["hidden4_num_units"] == 200 and kwargs["output_num_units"] == 10
 
 
-@pytest.mark.skipif(torch_missing, reason="PyTorch is only installed by make bench")
+@pytest.mark.skipif(torch_missing, reason="PyTorch missing: make test installs it")
 @pytest.mark.parametrize("net", ["mlp", "cnn"])
 def test_torch_twin_has_the_same_parameters(net):
     model = bench.build_aenet(net)
