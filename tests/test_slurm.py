@@ -13,7 +13,7 @@ stopped by their PID files however the tests end.
 
 The plugin waits 5 s before each sbatch and checks the jobs 3 s, then 16 s,
 39 s... after submitting them, so a stage of jobs costs about 21 s if they
-end within 16 s: the first run gets the two CPUs of the node to itself.
+end within 16 s: the first run gets the node's CPUs to itself.
 """
 import fcntl
 import json
@@ -39,7 +39,7 @@ SLURM_PROGRAMS = ("slurmctld", "slurmd", "munged", "mungekey", "sbatch", "squeue
 LOCK_FILE = Path("/tmp/aenet-test-slurm-cluster.lock")
 RUN_SECONDS = 420  # per snakemake run, enforced by timeout(1); a run takes about a minute
 
-# A tiny MLP, 1 epoch; threads=2 so that its training job asks Slurm for 2 CPUs.
+# A tiny MLP, 2 epochs; threads=2 so that its training job asks Slurm for 2 CPUs.
 CONFIG = ["models=mlp", "threads=2", "mlp={hidden: [8], epochs: 2, mem_mb: 1000, runtime: 10}"]
 SLURM_ARGS = ["--profile", "workflow/profiles/slurm", "--slurm-init-seconds-before-status-checks", "3", "--verbose"]
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: .*?/rule_(\w+?)/")
