@@ -12,7 +12,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from aenet.data import write_cifar10_archive
+from aenet.data import read_cifar10, write_cifar10_archive
+from aenet.preprocess import preprocess, save_arrays
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_NAMES = tuple(f"data_batch_{k}" for k in range(1, 6))
@@ -103,3 +104,20 @@ def make_archive(tmp_path):
         return write_tar_gz(tmp_path / name, members), batches
 
     return build
+
+
+@pytest.fixture(scope="session")
+def arrays_dir(synthetic_archive, tmp_path_factory):
+    """The synthetic archive preprocessed into cached arrays, as the workflow's preprocess stage writes them."""
+    outdir = tmp_path_factory.mktemp("arrays")
+    save_arrays(preprocess(read_cifar10(synthetic_archive)), outdir)
+    return outdir
+
+
+@pytest.fixture
+def back_to_cpu():
+    """Leave aenet on the cpu device after a test that configures another."""
+    yield
+    from aenet import device
+
+    device.configure("cpu")

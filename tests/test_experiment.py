@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from aenet import device as devices
-from aenet.data import read_cifar10
 from aenet.devinfo import _memory_mb, _physical_cores, describe, versions
 from aenet.experiment import (
     HISTORY_COLUMNS,
@@ -18,7 +17,6 @@ from aenet.experiment import (
     run_experiment,
     write_outputs,
 )
-from aenet.preprocess import preprocess, save_arrays
 
 METRIC_KEYS = {
     "model", "device", "used_device", "epochs", "test_accuracy", "valid_accuracy",
@@ -27,17 +25,7 @@ METRIC_KEYS = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def arrays_dir(synthetic_archive, tmp_path_factory):
-    outdir = tmp_path_factory.mktemp("arrays")
-    save_arrays(preprocess(read_cifar10(synthetic_archive)), outdir)
-    return outdir
-
-
-@pytest.fixture(autouse=True)
-def back_to_cpu():
-    yield
-    devices.configure("cpu")
+pytestmark = pytest.mark.usefixtures("back_to_cpu")
 
 
 @pytest.fixture(scope="module")

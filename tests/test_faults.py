@@ -40,7 +40,7 @@ import pytest
 import aenet.atomic
 from aenet import device as devices
 from aenet.atomic import save_npy_atomic, write_json_atomic, write_text_atomic
-from aenet.data import read_cifar10, write_cifar10_archive
+from aenet.data import write_cifar10_archive
 from aenet.experiment import (
     Checkpointer,
     remove_checkpoint,
@@ -49,9 +49,10 @@ from aenet.experiment import (
     stop_on_nonfinite_loss,
     write_outputs,
 )
-from aenet.preprocess import preprocess, save_arrays
 from conftest import BATCH_DIR, BATCH_NAMES, build_batch, write_tar_gz
 from test_workflow import SNAKEMAKE, copy_project, output, sha256
+
+pytestmark = pytest.mark.usefixtures("back_to_cpu")
 
 RUN_SECONDS = 300
 TRAIN_TARGET = "results/metrics/mlp_cpu.json"
@@ -572,19 +573,6 @@ def test_enospc_leaves_the_old_file_and_no_temporary_one(tmp_path, disk_room, wr
     assert raised.value.errno == errno.ENOSPC
     assert path.read_bytes() == b"the previous, complete version"
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
-
-
-@pytest.fixture(scope="module")
-def arrays_dir(synthetic_archive, tmp_path_factory):
-    outdir = tmp_path_factory.mktemp("fault-arrays")
-    save_arrays(preprocess(read_cifar10(synthetic_archive)), outdir)
-    return outdir
-
-
-@pytest.fixture(autouse=True)
-def back_to_cpu():
-    yield
-    devices.configure("cpu")
 
 
 MLP = {"hidden": [16], "epochs": 4, "shuffle": True}
