@@ -495,7 +495,10 @@ def test_second_snakemake_is_refused_by_the_lock_and_the_first_completes(trainin
 def test_kill_9_then_rerun_resumes_and_matches_an_uninterrupted_run(training_faults):
     found = scenario(training_faults, "kill")
     after_kill, rerun = found["after_kill"], found["rerun"]
-    assert after_kill["outputs"] == [] and after_kill["temp_files"] == []
+    assert after_kill["outputs"] == []
+    # kill -9 can land in the middle of a checkpoint write: its hidden temporary file may
+    # remain (the rerun removes it, checked below), but never a partial output.
+    assert all(Path(p).parent.name == "checkpoints" for p in after_kill["temp_files"])
     done = len(after_kill["checkpoint_history"])
     assert 1 <= done < RESUME_EPOCHS
     assert found["unlock"].returncode == 0, output(found["unlock"])[-2000:]
