@@ -499,8 +499,9 @@ class NeuralNet:
         proba = get_output(output_layer, deterministic=True)
         eval_outputs = [loss_eval]
         if not self.regression:
-            prediction = at.argmax(proba, axis=1)
-            eval_outputs.append(at.mean(at.eq(prediction, y), dtype=aesara.config.floatX))
+            hits = at.sum(at.eq(at.argmax(proba, axis=1), y), dtype=aesara.config.floatX)
+            # over y's length: a mean would compile a broadcast check of the two lengths
+            eval_outputs.append(hits / at.cast(y.shape[0], aesara.config.floatX))
         train_outputs = [loss_train]
         train_outputs += [at.mean(func(proba, y)) for _, func in self.scores_train or []]
         eval_outputs += [at.mean(func(proba, y)) for _, func in self.scores_valid or []]
