@@ -313,6 +313,39 @@ def self_check(nets, steps=SELF_CHECK_STEPS, rtol=SELF_CHECK_RTOL):
     return worst
 
 
+# aenet's CPU rewrites, by tag: without them aesara compiles the nets with its own Ops
+REWRITE_TAGS = ("aenet_fold", "aenet_fusion", "aenet_pool", "aenet_corr", "aenet_dot")
+
+
+def parity_losses(net, epochs, samples):
+    """Per-epoch training losses with aesara's own Ops and with aenet's rewrites.
+
+    Same data, initial weights and batch order both ways; returns
+    ``{"aesara": [...], "aenet": [...]}``.  The device is ``cpu`` afterwards.
+    """
+    from aenet import device
+
+    X, y = make_data(net, samples)
+    losses = {}
+    try:
+        for name, excluding in (("aesara", REWRITE_TAGS), ("aenet", ())):
+            device.configure("cpu", excluding=excluding)
+            model = build_aenet(net)
+            model.fit(X, y, epochs=epochs)
+            losses[name] = [row["train_loss"] for row in model.train_history_]
+    finally:
+        device.configure("cpu")
+    return losses
+
+
+def print_parity(nets, epochs, samples):
+    print(f"Training loss per epoch, aesara's own Ops vs aenet's rewrites ({samples} samples, same seed)")
+    for net in nets:
+        losses = parity_losses(net, epochs, samples)
+        for epoch, (a, b) in enumerate(zip(losses["aesara"], losses["aenet"]), 1):
+            print(f"  {net} epoch {epoch}: {a:.7f} {b:.7f}  relative difference {abs(a - b) / abs(a):.1e}")
+
+
 def _fmt(value, digits=3):
     if value is None:
         return "–"
@@ -334,6 +367,9 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--device", default="cpu", choices=("cpu", "gpu", "jax-cpu"),
                         help="aenet's device (default cpu, the C backend); others are self-checked against it")
+    parser.add_argument("--parity", type=int, metavar="EPOCHS",
+                        help="instead of timing: train EPOCHS epochs with and without aenet's rewrites, "
+                             "print the losses")
     parser.add_argument("--_jax", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -356,6 +392,12 @@ def main(argv=None):
 
     import aenet
     from aenet import backend, device
+
+    if args.parity is not None:
+        if args.parity < 1:
+            parser.error("--parity: the number of epochs must be >= 1")
+        backend.set_num_threads(max(thread_counts))
+        return print_parity(nets, args.parity, args.samples)
 
     notes = []
     if args.device != "cpu":

@@ -36,14 +36,22 @@ class DeviceError(RuntimeError):
     """The requested device cannot be used on this machine."""
 
 
-def configure(name):
-    """Select the device ``name`` for every function aenet compiles from now on."""
+def configure(name, excluding=()):
+    """Select the device ``name`` for every function aenet compiles from now on.
+
+    ``excluding`` (``cpu`` only) names rewrite tags to leave out, such as
+    aenet's CPU rewrites to compare against aesara's own Ops.
+    """
     if name not in DEVICES:
         raise ValueError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
+    if excluding and name != "cpu":
+        raise ValueError(f"excluding= applies to the cpu device only, not {name!r}")
     if name == "cpu":
         from aesara.compile.mode import get_mode
 
         mode, jax_dev = get_mode("FAST_RUN"), None
+        if excluding:
+            mode = mode.excluding(*excluding)
     else:
         jax_dev = _start_jax(name)
         from aenet.jax_ops import JAX_MODE
@@ -69,7 +77,8 @@ def function(inputs, outputs, updates=None):
     """Compile a function for the configured device, its shared variables kept there.
 
     On ``cpu`` this is ``aesara.function(..., mode=mode())`` (the shared
-    variables already live in host memory).  On the JAX devices it is an
+    variables already live in host memory), kept in
+    :mod:`aenet.function_cache` so that later runs skip the graph rewrites.  On the JAX devices it is an
     :class:`aenet.jax_ops.DeviceFunction`: parameters, optimizer state and
     random streams stay on the device between calls, one copy per shared
     variable for all such functions, and outputs are device arrays.  Either
@@ -78,9 +87,9 @@ def function(inputs, outputs, updates=None):
     set on the shared variables to the device.
     """
     if current() == "cpu":
-        import aesara
+        from aenet import function_cache
 
-        compiled = aesara.function(inputs, outputs, updates=updates, mode=mode(), allow_input_downcast=True)
+        compiled = function_cache.function(inputs, outputs, updates=updates, mode=mode(), allow_input_downcast=True)
         compiled.sync = compiled.reload = lambda: None
         return compiled
     from aenet.jax_ops import DeviceFunction

@@ -57,3 +57,26 @@ def test_compile_child_gets_its_own_cache():
     flags = "floatX=float32,base_compiledir=/somewhere/aesara,blas__ldflags=-lx -Dy=z,compiledir=/x"
     assert bench._without_compiledir(flags) == "floatX=float32,blas__ldflags=-lx -Dy=z"
     assert bench._without_compiledir("") == ""
+
+
+@pytest.mark.parametrize("net", ["mlp", "cnn"])
+def test_epoch_losses_equal_with_and_without_aenets_rewrites(net):
+    """Whole epochs from the same seed: aesara's own Ops and aenet's give the same losses."""
+    from aenet import device
+
+    losses = bench.parity_losses(net, epochs=2, samples=6 * bench.BATCH)
+    assert len(losses["aesara"]) == len(losses["aenet"]) == 2
+    assert losses["aesara"][1] < losses["aesara"][0]  # it trains
+    np.testing.assert_allclose(losses["aenet"], losses["aesara"], rtol=1e-5)
+    assert device.current() == "cpu" and not device.mode().provided_optimizer.exclude
+
+
+def test_rewrites_really_off_for_the_reference(back_to_cpu):
+    from aenet import device
+    from aenet.corr import BatchedCorr
+
+    device.configure("cpu", excluding=bench.REWRITE_TAGS)
+    model = bench.build_aenet("cnn")
+    types = {type(node.op) for node in model.train_iter_.maker.fgraph.apply_nodes}
+    ours = {t.__module__ for t in types if t.__module__.startswith("aenet")}
+    assert BatchedCorr not in types and ours == {"aenet.conv"}  # aesara's CorrMM, made to compile
