@@ -121,3 +121,14 @@ def back_to_cpu():
     from aenet import device
 
     device.configure("cpu")
+
+
+@pytest.fixture(scope="module")
+def jax_cpu():
+    """aenet on JAX's CPU backend for a whole test module; the previous device afterwards."""
+    from aenet import device
+
+    previous = device.current()
+    device.configure("jax-cpu")
+    yield
+    device.configure(previous)

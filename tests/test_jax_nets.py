@@ -25,7 +25,7 @@ with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated
     from aesara.tensor.signal.pool import pool_2d
 
 RTOL = 1e-5
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("jax_cpu")]
 
 # The ops aenet implements for JAX that each net's graphs must hold in JAX mode.
 MLP_OPS = {
@@ -36,15 +36,6 @@ CNN_OPS = MLP_OPS | {
     "AbstractConv2d", "AbstractConv2d_gradWeights", "AbstractConv2d_gradInputs",
     "Pool", "MaxPoolGrad",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module", autouse=True)
-def jax_cpu():
-    """JAX on the CPU for this module; the previous device afterwards."""
-    previous = device.current()
-    device.configure("jax-cpu")
-    yield
-    device.configure(previous)
 
 
 def modes():

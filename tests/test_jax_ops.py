@@ -26,16 +26,7 @@ with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated
     from aesara.tensor.signal import pool
 
 RTOL = 1e-5
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def jax_cpu():
-    """JAX on the CPU for this module; the previous device afterwards."""
-    previous = device.current()
-    device.configure("jax-cpu")
-    yield
-    device.configure(previous)
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("jax_cpu")]
 
 
 def jax_mode():
