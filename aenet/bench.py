@@ -73,8 +73,11 @@ def aenet_layers(net):
     return spec, kwargs
 
 
-def build_aenet(net, seed=0):
-    """A compiled ``NeuralNet`` training on all of X (no validation split)."""
+def build_aenet(net, seed=0, update=None):
+    """A compiled ``NeuralNet`` training on all of X (no validation split).
+
+    ``update`` defaults to ``nesterov_momentum``.
+    """
     from aenet.lasagne import random as lasagne_random
     from aenet.lasagne.updates import nesterov_momentum
     from aenet.nolearn import BatchIterator, NeuralNet, TrainSplit
@@ -83,7 +86,7 @@ def build_aenet(net, seed=0):
     spec, kwargs = aenet_layers(net)
     model = NeuralNet(
         layers=spec,
-        update=nesterov_momentum,
+        update=update or nesterov_momentum,
         update_learning_rate=LEARNING_RATE[net],
         update_momentum=MOMENTUM,
         batch_iterator_train=BatchIterator(batch_size=BATCH),
@@ -317,20 +320,28 @@ def self_check(nets, steps=SELF_CHECK_STEPS, rtol=SELF_CHECK_RTOL):
 REWRITE_TAGS = ("aenet_fold", "aenet_fusion", "aenet_pool", "aenet_corr", "aenet_dot")
 
 
-def parity_losses(net, epochs, samples):
-    """Per-epoch training losses with aesara's own Ops and with aenet's rewrites.
+def lasagne_nesterov_momentum(loss_or_grads, params, learning_rate, momentum=0.9):
+    """Nesterov momentum as Lasagne writes it (expressions, no fused Op)."""
+    from aenet.lasagne.updates import apply_nesterov_momentum, sgd
 
-    Same data, initial weights and batch order both ways; returns
-    ``{"aesara": [...], "aenet": [...]}``.  The device is ``cpu`` afterwards.
+    return apply_nesterov_momentum(sgd(loss_or_grads, params, learning_rate), momentum=momentum)
+
+
+def parity_losses(net, epochs, samples):
+    """Per-epoch training losses with aesara's own Ops and with aenet's.
+
+    The reference has aenet's CPU rewrites off and Lasagne's expressions for
+    the updates.  Same data, initial weights and batch order both ways;
+    returns ``{"aesara": [...], "aenet": [...]}``.  The device is ``cpu`` afterwards.
     """
     from aenet import device
 
     X, y = make_data(net, samples)
     losses = {}
     try:
-        for name, excluding in (("aesara", REWRITE_TAGS), ("aenet", ())):
+        for name, excluding, update in (("aesara", REWRITE_TAGS, lasagne_nesterov_momentum), ("aenet", (), None)):
             device.configure("cpu", excluding=excluding)
-            model = build_aenet(net)
+            model = build_aenet(net, update=update)
             model.fit(X, y, epochs=epochs)
             losses[name] = [row["train_loss"] for row in model.train_history_]
     finally:
@@ -339,7 +350,7 @@ def parity_losses(net, epochs, samples):
 
 
 def print_parity(nets, epochs, samples):
-    print(f"Training loss per epoch, aesara's own Ops vs aenet's rewrites ({samples} samples, same seed)")
+    print(f"Training loss per epoch, aesara's own Ops vs aenet's ({samples} samples, same seed)")
     for net in nets:
         losses = parity_losses(net, epochs, samples)
         for epoch, (a, b) in enumerate(zip(losses["aesara"], losses["aenet"]), 1):

@@ -19,6 +19,7 @@ this module registers them through aesara's public extension point,
 ``CrossentropyCategorical1Hot`` / ``...Grad``      ``-log p[y]`` and its gradient
 ``Argmax``                                         ``jnp.argmax`` over one or more axes
 ``BinomialRV`` (dropout masks)                     ``jax.random.binomial``
+``NesterovStep`` (:mod:`aenet.momentum`)           the same arithmetic, in the same order
 =================================================  ==========================================
 
 Each one reproduces aesara's C code, including its corner cases: filter
@@ -66,6 +67,8 @@ from aesara.tensor.math import Argmax
 from aesara.tensor.random.basic import BinomialRV
 from aesara.tensor.shape import Shape, Shape_i, SpecifyShape
 from aesara.tensor.subtensor import Subtensor
+
+from aenet.momentum import NesterovStep
 
 with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -617,6 +620,18 @@ def jax_funcify_CrossentropyCategorical1HotGrad(op, **kwargs):
         return jnp.where(mask, -g_y / jnp.where(mask, coding, 1), jnp.zeros((), coding.dtype))
 
     return crossentropy_categorical_1hot_grad
+
+
+@jax_funcify.register(NesterovStep)
+def jax_funcify_NesterovStep(op, node=None, **kwargs):
+    """The new parameter and velocity, in the C code's order of operations."""
+
+    def nesterov_step(param, velocity, grad, learning_rate, momentum):
+        step = learning_rate * grad
+        new_velocity = momentum * velocity - step
+        return (momentum * new_velocity + param) - step, new_velocity
+
+    return nesterov_step
 
 
 @jax_funcify.register(Argmax)

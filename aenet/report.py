@@ -109,6 +109,14 @@ def _label(row):
     return f"{row['model']}\n{row['device']}"
 
 
+def _annotate_bars(ax, xs, values, fmt, tops=None, color="black"):
+    """Write each finite value above its bar (at ``tops`` if given, else at the value)."""
+    for xi, value, top in zip(xs, values, values if tops is None else tops):
+        if math.isfinite(value):
+            ax.annotate(fmt.format(value), (xi, top), ha="center", va="bottom", fontsize=8,
+                        xytext=(0, 2), textcoords="offset points", color=color)  # fmt: skip
+
+
 def plot_summary(table, path):
     """Draw epoch time per model and device (log scale) and test accuracy, with the post's; PNG.
 
@@ -141,14 +149,8 @@ def plot_summary(table, path):
         ax_time.hlines(ends, centers - 0.06, centers + 0.06, color="black", linewidth=1)
     ax_time.bar(x + width / 2, post_seconds, width, color=post_color, hatch="//", edgecolor="#666666",
                 label="post (2015)")  # fmt: skip
-    for xi, value, top in zip(centers, median, np.fmax(median, slowest)):
-        if math.isfinite(value):
-            ax_time.annotate(f"{value:.3g}", (xi, top), ha="center", va="bottom", fontsize=8,
-                             xytext=(0, 2), textcoords="offset points")  # fmt: skip
-    for xi, value in zip(x + width / 2, post_seconds):
-        if math.isfinite(value):
-            ax_time.annotate(f"{value:.3g}", (xi, value), ha="center", va="bottom", fontsize=8,
-                             xytext=(0, 2), textcoords="offset points", color="#444444")  # fmt: skip
+    _annotate_bars(ax_time, centers, median, "{:.3g}", tops=np.fmax(median, slowest))
+    _annotate_bars(ax_time, x + width / 2, post_seconds, "{:.3g}", color="#444444")
     ax_time.set_yscale("log")
     ax_time.set_ylabel("seconds per epoch (log scale)")
     ax_time.set_title("Epoch time")
@@ -160,14 +162,8 @@ def plot_summary(table, path):
     ax_acc.bar(x - width / 2, accuracy, width, color=ours_color, label="this run")
     ax_acc.bar(x + width / 2, post_accuracy, width, color=post_color, hatch="//", edgecolor="#666666",
                label="post (2015)")  # fmt: skip
-    for xi, value in zip(x - width / 2, accuracy):
-        if math.isfinite(value):
-            ax_acc.annotate(f"{value:.0%}", (xi, value), ha="center", va="bottom", fontsize=8,
-                            xytext=(0, 2), textcoords="offset points")  # fmt: skip
-    for xi, value in zip(x + width / 2, post_accuracy):
-        if math.isfinite(value):
-            ax_acc.annotate(f"{value:.0%}", (xi, value), ha="center", va="bottom", fontsize=8,
-                            xytext=(0, 2), textcoords="offset points", color="#444444")  # fmt: skip
+    _annotate_bars(ax_acc, x - width / 2, accuracy, "{:.0%}")
+    _annotate_bars(ax_acc, x + width / 2, post_accuracy, "{:.0%}", color="#444444")
     ax_acc.axhline(0.1, color="#999999", linestyle=":", linewidth=1)
     ax_acc.annotate("chance", (x[-1] + 0.5 if len(x) else 0.5, 0.1), fontsize=7, color="#777777",
                     ha="right", va="bottom")  # fmt: skip

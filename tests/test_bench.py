@@ -76,7 +76,7 @@ def test_rewrites_really_off_for_the_reference(back_to_cpu):
     from aenet.corr import BatchedCorr
 
     device.configure("cpu", excluding=bench.REWRITE_TAGS)
-    model = bench.build_aenet("cnn")
+    model = bench.build_aenet("cnn", update=bench.lasagne_nesterov_momentum)
     types = {type(node.op) for node in model.train_iter_.maker.fgraph.apply_nodes}
     ours = {t.__module__ for t in types if t.__module__.startswith("aenet")}
     assert BatchedCorr not in types and ours == {"aenet.conv"}  # aesara's CorrMM, made to compile

@@ -360,3 +360,12 @@ def test_specify_shape_with_unknown_dimensions():
     np.testing.assert_array_equal(np.asarray(f(np.ones((2, 3), "float32"))), 2 * np.ones((2, 3)))
     with pytest.raises(AssertionError, match="axis 1 has length 4, expected 3"):
         f(np.ones((2, 4), "float32"))
+
+
+def test_nesterov_step_matches_c():
+    from aenet.momentum import nesterov_step
+
+    rng = np.random.default_rng(8)
+    p, v, g = at.matrix("p"), at.matrix("v"), at.matrix("g")
+    new_p, new_v = nesterov_step(p, v, g, np.float32(0.01), np.float32(0.9))
+    compare([p, v, g], [new_p, new_v], [randn(rng, 5, 7) for _ in range(3)], expect_ops=["NesterovStep"])

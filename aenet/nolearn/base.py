@@ -172,6 +172,14 @@ def r2_score(y_true, y_pred):
     return float(r2.mean())
 
 
+def _check_shapes(variables, values, message):
+    """Raise ``ValueError(message(name, ours, theirs))`` at the first value whose shape differs."""
+    for i, (var, value) in enumerate(zip(variables, values)):
+        ours, theirs = var.get_value(borrow=True).shape, np.shape(value)
+        if ours != theirs:
+            raise ValueError(message(var.name or i, ours, theirs))
+
+
 class NeuralNet:
     """A scikit-learn-style estimator around an :mod:`aenet.lasagne` network.
 
@@ -872,13 +880,9 @@ class NeuralNet:
                 raise ValueError(
                     f"cannot load layer {name!r}: it has {len(params)} parameters, the source has {len(values)}"
                 )
-            for i, (param, value) in enumerate(zip(params, values)):
-                ours, theirs = param.get_value(borrow=True).shape, np.shape(value)
-                if ours != theirs:
-                    raise ValueError(
-                        f"cannot load layer {name!r}: parameter {param.name or i} has shape "
-                        f"{ours} in this net but {theirs} in the source"
-                    )
+            _check_shapes(params, values, lambda var, ours, theirs: (
+                f"cannot load layer {name!r}: parameter {var} has shape {ours} in this net but {theirs} in the source"
+            ))
             matched.append((name, params, values))
         if source and not matched:
             raise ValueError(
@@ -921,12 +925,9 @@ class NeuralNet:
             raise ValueError(
                 f"the update rule has {len(variables)} state variables, got {len(values)} values"
             )
-        for i, (var, value) in enumerate(zip(variables, values)):
-            ours, theirs = var.get_value(borrow=True).shape, np.shape(value)
-            if ours != theirs:
-                raise ValueError(
-                    f"update state variable {var.name or i} has shape {ours}, the value has {theirs}"
-                )
+        _check_shapes(variables, values, lambda var, ours, theirs: (
+            f"update state variable {var} has shape {ours}, the value has {theirs}"
+        ))
         self._pull_from_device()  # the parameters stay as trained
         for var, value in zip(variables, values):
             var.set_value(np.asarray(value, dtype=var.dtype))
