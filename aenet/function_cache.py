@@ -47,7 +47,7 @@ def function(inputs, outputs, updates=None, mode=None, **kwargs):
 
     if not enabled():
         return compile_()
-    update_pairs = list((updates or {}).items())
+    update_pairs = list(updates.items() if hasattr(updates, "items") else updates or [])
     shared = shared_variables(outputs, update_pairs)
     path = entry_path(key(inputs, outputs, update_pairs, shared, mode, kwargs))
     if path.exists():

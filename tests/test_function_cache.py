@@ -103,6 +103,17 @@ def test_damaged_entry_is_compiled_anew(cache):
     np.testing.assert_allclose(f(x, y), numpy_step(*start(0), x, y)[0], rtol=1e-5)
 
 
+def test_updates_given_as_pairs(cache):
+    entries, calls = cache
+    W = aesara.shared(np.zeros(3, "float32"))
+    x = at.vector("x")
+    for _ in range(2):
+        f = function_cache.function([x], [], updates=[(W, W + x)])
+    assert len(calls) == 1
+    f(np.ones(3, "float32"))
+    np.testing.assert_array_equal(W.get_value(), [1, 1, 1])
+
+
 def test_switched_off(cache, monkeypatch):
     entries, calls = cache
     monkeypatch.setenv("AENET_FUNCTION_CACHE", "0")
