@@ -425,7 +425,7 @@ def read_cifar10(archive):
     if not archive.is_file():
         raise FileNotFoundError(f"read_cifar10: no such archive: {archive}")
     wanted = (*TRAIN_MEMBERS, TEST_MEMBER)
-    batches = {}
+    batches, last = {}, None
     try:
         # One pass over the stream: each member is checked, and the wanted ones
         # unpickled, as they come.  Then the rest of the gzip stream is read,
@@ -433,6 +433,7 @@ def read_cifar10(archive):
         with open(archive, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
             with tarfile.open(fileobj=gz, mode="r|", bufsize=_TAR_BUFFER) as tar:
                 for member in tar:
+                    last = member.name
                     _check_member_name(archive, member)
                     if member.name not in wanted:
                         continue
@@ -442,8 +443,9 @@ def read_cifar10(archive):
             while gz.read(_TAR_BUFFER):
                 pass
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        where = f" at or after member {last}" if last else ""
         raise DataError(
-            f"{archive}: truncated or corrupt archive ({type(exc).__name__}: {_one_line(exc)})"
+            f"{archive}: truncated or corrupt archive{where} ({type(exc).__name__}: {_one_line(exc)})"
         ) from exc
     missing = [name for name in wanted if name not in batches]
     if missing:

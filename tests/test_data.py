@@ -14,7 +14,7 @@ import pytest
 
 from aenet import data
 from aenet.atomic import atomic_path, save_npy_atomic, write_json_atomic, write_text_atomic
-from aenet.data import ChecksumError, DataError, DownloadError, fetch, read_cifar10
+from aenet.data import ChecksumError, DataError, DownloadError, fetch, read_cifar10, write_cifar10_archive
 
 BATCH_DIR = "cifar-10-batches-py"
 TRAIN_NAMES = tuple(f"data_batch_{k}" for k in range(1, 6))
@@ -484,6 +484,21 @@ def test_read_truncated_archive(synthetic_archive, tmp_path, keep):
     with pytest.raises(DataError, match="truncated or corrupt") as info:
         read_cifar10(cut)
     assert str(cut) in str(info.value)
+
+
+def test_truncated_archive_names_the_member_it_stopped_in(tmp_path):
+    """Past the first megabyte read, the message names the last member reached."""
+    big = write_cifar10_archive(tmp_path / "big.tar.gz", n_per_batch=1000, n_test=1000)  # ~3 MB per batch
+    blob = big.read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(blob[: len(blob) * 7 // 10])
+    with pytest.raises(DataError) as info:
+        read_cifar10(cut)
+    message = str(info.value)
+    members = [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)] + ["cifar-10-batches-py/test_batch"]
+    named = [m for m in members if f"member {m} " in message or message.startswith(f"{cut}: {m}:")]
+    assert len(named) == 1, message
+    assert named[0] not in ("cifar-10-batches-py/data_batch_1",) and "truncated or corrupt" in message
 
 
 @pytest.mark.parametrize("where", [0.3, 0.7, -5], ids=["early", "late", "gzip-crc"])
