@@ -84,8 +84,12 @@ def pch_dir(cache, compiler, flags):
     return Path(cache) / "pch" / key[:20]
 
 
-def build(target, compiler, flags):
-    """Write the header and its variants into ``target`` (atomically; concurrent builds are fine)."""
+def build(target, compiler, flags, variants=VARIANTS):
+    """Write the header and its variants into ``target`` (atomically; concurrent builds are fine).
+
+    A variant the compiler cannot build (OpenMP missing) is left out: its
+    modules read the plain header.  Without the plain variant nothing is kept.
+    """
     if (target / HEADER_NAME).exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +104,11 @@ def build(target, compiler, flags):
                  "-o", str(work / f"{HEADER_NAME}.gch" / name)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )
-            for name, extra in VARIANTS.items()
+            for name, extra in variants.items()
         ]
-        errors = [job.communicate()[1] for job in jobs if job.wait() != 0]
-        if errors:
-            raise RuntimeError(errors[0].strip().splitlines()[-1] if errors[0].strip() else "g++ failed")
+        failed = {name: job.communicate()[1].strip() for name, job in zip(variants, jobs) if job.wait() != 0}
+        if "plain" in failed:
+            raise RuntimeError(failed["plain"].splitlines()[-1] if failed["plain"] else "g++ failed")
         work.chmod(0o755)  # mkdtemp's 0o700 would shut out other users of a shared cache
         try:
             os.rename(work, target)

@@ -76,6 +76,13 @@ def test_failed_build_leaves_nothing(tmp_path):
     assert not target.exists() and os.listdir(tmp_path / "pch") == []
 
 
+def test_a_variant_the_compiler_refuses_is_left_out(tmp_path):
+    target = tmp_path / "pch" / "key"
+    flags = pch.module_flags()
+    pch.build(target, aesara.config.cxx, flags, {"plain": [], "broken": ["-fno-such-option"]})
+    assert sorted(os.listdir(target / f"{pch.HEADER_NAME}.gch")) == ["plain"]
+
+
 def test_opt_out(tmp_path):
     code = "import aenet, aesara; print(aesara.config.gcc__cxxflags)"
     env = {**os.environ, "AENET_CACHE_DIR": str(tmp_path), "AENET_PRECOMPILED_HEADERS": "0"}
