@@ -58,6 +58,7 @@ RUN_SECONDS = 300
 TRAIN_TARGET = "results/metrics/mlp_cpu.json"
 MLP_OUTPUTS = ("results/models/mlp_cpu.npz", "results/history/mlp_cpu.csv", TRAIN_TARGET)
 CHECKPOINT = "results/checkpoints/mlp_cpu.npz"
+TRAIN_LOG = "logs/train/mlp_cpu.log"
 # Long enough (20 epochs of 1600 images) for a kill between two epochs, short enough to be quick.
 RESUME_CONFIG = ["models=mlp", "mlp={hidden: [32], epochs: 20, shuffle: true}"]
 RESUME_EPOCHS = 20
@@ -324,7 +325,7 @@ def read_only_scenario(project, data):
     """A read-only output folder (snakemake's concern), then a read-only checkpoint folder (the job's)."""
     args = ["--cores", "2", TRAIN_TARGET, "--config", *data, *RESUME_CONFIG]
     outputs = snakemake_on_tmpfs(project, "results/metrics", "ro,size=64k", *args)
-    train_log_after_outputs = (project / "logs/train/mlp_cpu.log").exists()
+    train_log_after_outputs = (project / TRAIN_LOG).exists()
     checkpoints = snakemake_on_tmpfs(project, "results/checkpoints", "ro,size=64k", *args)
     return {"outputs": outputs, "train_log_after_outputs": train_log_after_outputs, "checkpoints": checkpoints}
 
@@ -335,7 +336,9 @@ def lock_scenario(project, data):
     first = start_snakemake(project, *args)
     try:
         locks = project / ".snakemake" / "locks"
-        wait_for(lambda: locks.is_dir() and any(locks.iterdir()), first, "lock")
+        # Snakemake writes the input lock, then the output lock, then starts the job:
+        # once the job's log exists both locks are complete.
+        wait_for(lambda: (project / TRAIN_LOG).exists() and any(locks.glob("*.output.lock")), first, "lock")
         signal_group(first, signal.SIGSTOP)
         second = snakemake(project, *args)
         first_was_running = first.poll() is None
@@ -434,7 +437,7 @@ def test_nan_loss_stops_training_at_that_epoch_without_metrics(training_faults):
         r"train_model: (training|validation) loss is (nan|inf|-inf) at epoch [123]\b.*; try a lower learning rate.*",
         line,
     ), line
-    assert line in (run.workdir / "logs/train/mlp_cpu.log").read_text()
+    assert line in (run.workdir / TRAIN_LOG).read_text()
     assert_no_training_outputs(run.workdir)
 
 
@@ -504,7 +507,7 @@ def test_kill_9_then_rerun_resumes_and_matches_an_uninterrupted_run(training_fau
     assert found["unlock"].returncode == 0, output(found["unlock"])[-2000:]
     assert rerun.returncode == 0, output(rerun)[-3000:]
     workdir = found["dir"]
-    log = (workdir / "logs/train/mlp_cpu.log").read_text()
+    log = (workdir / TRAIN_LOG).read_text()
     assert f"after epoch {done} of {RESUME_EPOCHS}" in log
     metrics = json.loads((workdir / TRAIN_TARGET).read_text())
     assert metrics["resumed_from_epoch"] == done and metrics["epochs"] == RESUME_EPOCHS
