@@ -228,6 +228,16 @@ class _BatchedCorrBase(COp):
         if len(self.subsample) != 2 or min(self.subsample) < 1:
             raise ValueError(f"subsample must be two ints >= 1, got {subsample!r}")
 
+    def _float_4d_pair(self, a, b):
+        """``a`` and ``b`` as 4-D tensors of one float dtype, or a ``TypeError`` naming the Op."""
+        a, b = as_tensor_variable(a), as_tensor_variable(b)
+        name = type(self).__name__
+        if a.type.ndim != 4 or b.type.ndim != 4 or a.type.dtype != b.type.dtype:
+            raise TypeError(f"{name} needs 4-D tensors of one dtype, got {a.type}, {b.type}")
+        if a.type.dtype not in ("float32", "float64"):
+            raise TypeError(f"{name} needs float32/float64, got {a.type.dtype}")
+        return a, b
+
     def _pads(self, kh, kw):
         """``(ph, pw)`` for a kernel of ``kh x kw`` (ints or symbolic)."""
         if self.pad == "half":
@@ -301,11 +311,7 @@ class BatchedCorr(_BatchedCorrBase):
     """
 
     def make_node(self, img, kern, bias=None):
-        img, kern = as_tensor_variable(img), as_tensor_variable(kern)
-        if img.type.ndim != 4 or kern.type.ndim != 4 or img.type.dtype != kern.type.dtype:
-            raise TypeError(f"BatchedCorr needs 4-D tensors of one dtype, got {img.type}, {kern.type}")
-        if img.type.dtype not in ("float32", "float64"):
-            raise TypeError(f"BatchedCorr needs float32/float64, got {img.type.dtype}")
+        img, kern = self._float_4d_pair(img, kern)
         inputs = [img, kern]
         if bias is not None:
             bias = as_tensor_variable(bias)
@@ -434,12 +440,8 @@ class BatchedCorrGradWeights(_BatchedCorrBase):
     """
 
     def make_node(self, img, topgrad, kh, kw):
-        img, topgrad = as_tensor_variable(img), as_tensor_variable(topgrad)
+        img, topgrad = self._float_4d_pair(img, topgrad)
         kh, kw = as_tensor_variable(kh).astype("int64"), as_tensor_variable(kw).astype("int64")
-        if img.type.ndim != 4 or topgrad.type.ndim != 4 or img.type.dtype != topgrad.type.dtype:
-            raise TypeError(f"BatchedCorrGradWeights needs 4-D tensors of one dtype, got {img.type}, {topgrad.type}")
-        if img.type.dtype not in ("float32", "float64"):
-            raise TypeError(f"BatchedCorrGradWeights needs float32/float64, got {img.type.dtype}")
         shape = (topgrad.type.shape[1], img.type.shape[1], None, None)
         return Apply(self, [img, topgrad, kh, kw], [TensorType(img.type.dtype, shape=shape)()])
 
@@ -547,12 +549,8 @@ class BatchedCorrGradInputs(_BatchedCorrBase):
     """
 
     def make_node(self, kern, topgrad, h, w):
-        kern, topgrad = as_tensor_variable(kern), as_tensor_variable(topgrad)
+        kern, topgrad = self._float_4d_pair(kern, topgrad)
         h, w = as_tensor_variable(h).astype("int64"), as_tensor_variable(w).astype("int64")
-        if kern.type.ndim != 4 or topgrad.type.ndim != 4 or kern.type.dtype != topgrad.type.dtype:
-            raise TypeError(f"BatchedCorrGradInputs needs 4-D tensors of one dtype, got {kern.type}, {topgrad.type}")
-        if kern.type.dtype not in ("float32", "float64"):
-            raise TypeError(f"BatchedCorrGradInputs needs float32/float64, got {kern.type.dtype}")
         shape = (topgrad.type.shape[0], kern.type.shape[1], None, None)
         return Apply(self, [kern, topgrad, h, w], [TensorType(kern.type.dtype, shape=shape)()])
 

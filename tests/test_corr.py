@@ -168,3 +168,13 @@ def test_threads_agree_and_are_deterministic():
     for a, b, c in zip(one, two, again):
         np.testing.assert_array_equal(b, c)
         np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-5 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("op", [BatchedCorr(), BatchedCorrGradWeights(), BatchedCorrGradInputs()])
+def test_bad_inputs_are_refused_naming_the_op(op):
+    extra = [] if isinstance(op, BatchedCorr) else [3, 3]
+    name = type(op).__name__
+    with pytest.raises(TypeError, match=f"^{name} needs 4-D tensors of one dtype"):
+        op(at.tensor4(dtype="float32"), at.matrix(dtype="float32"), *extra)
+    with pytest.raises(TypeError, match=f"^{name} needs float32/float64, got int32"):
+        op(at.tensor4(dtype="int32"), at.tensor4(dtype="int32"), *extra)
