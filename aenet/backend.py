@@ -4,6 +4,8 @@ aesara only looks for a BLAS in system folders, so a BLAS installed from PyPI
 (``scipy-openblas32``) is wired in here through ``blas__ldflags``.  The
 library's symbols carry a ``scipy_`` prefix; aesara declares the BLAS
 prototypes itself, so ``-D`` renames on the compiler line are enough.
+``blas__ldflags`` is always set, empty when there is no BLAS: aesara's own
+search imports ``numpy.distutils``, which numpy 2 and Python 3.12 removed.
 """
 import ctypes
 import os
@@ -23,12 +25,17 @@ class BlasWarning(UserWarning):
 
 
 def compile_dir():
-    """aesara's compile cache: ``$AENET_CACHE_DIR`` or ``~/.cache/aenet``.
+    """aesara's compile cache: ``$AENET_CACHE_DIR`` or ``~/.cache/aenet``, one folder per numpy major version.
 
-    aesara locks its cache, so concurrent processes can share it.
+    aesara locks its cache, so concurrent processes can share it.  It keys
+    some of its modules by its own version only, so numpy 1 and numpy 2
+    builds must live apart.
     """
+    import numpy as np
+
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aenet"
-    return Path(os.environ.get("AENET_CACHE_DIR", default)) / "aesara"
+    numpy_major = np.__version__.split(".")[0]
+    return Path(os.environ.get("AENET_CACHE_DIR", default)) / "aesara" / f"numpy{numpy_major}"
 
 
 def openblas_library():
@@ -52,7 +59,11 @@ def blas_ldflags(library):
 
 def aesara_flags():
     """The aesara settings aenet uses, as a dict (no value may contain a comma)."""
-    flags = {"floatX": "float32", "base_compiledir": str(compile_dir())}
+    from aenet.compat import compile_flags
+
+    flags = {"floatX": "float32", "base_compiledir": str(compile_dir()), "blas__ldflags": ""}
+    if compile_flags():
+        flags["gcc__cxxflags"] = " ".join(compile_flags())
     library = openblas_library()
     if library is None:
         warnings.warn(
@@ -66,23 +77,38 @@ def aesara_flags():
     return flags
 
 
-def configure_aesara():
+def configure_aesara(imported=None):
     """Apply :func:`aesara_flags` before aesara is imported (or to its config after).
 
-    Flags the user already set in ``AESARA_FLAGS`` win over ours.
+    Flags the user already set in ``AESARA_FLAGS`` win over ours, except that
+    our compiler flags are added to the user's ``gcc__cxxflags``.
+    ``imported`` says whether aesara's code has already run (default: whether
+    aesara is in ``sys.modules``).
     """
     user = os.environ.get("AESARA_FLAGS", "")
-    user_keys = {item.split("=", 1)[0].strip() for item in user.split(",") if "=" in item}
-    ours = {k: v for k, v in aesara_flags().items() if k not in user_keys}
-    if "aesara" in sys.modules:
+    user_flags = dict(item.split("=", 1) for item in user.split(",") if "=" in item)
+    user_flags = {key.strip(): value for key, value in user_flags.items()}
+    ours = aesara_flags()
+    if "gcc__cxxflags" in ours and "gcc__cxxflags" in user_flags:
+        user_flags["gcc__cxxflags"] = _join_flags(user_flags["gcc__cxxflags"], ours["gcc__cxxflags"])
+    ours = {k: v for k, v in ours.items() if k not in user_flags}
+    if "aesara" in sys.modules if imported is None else imported:
         import aesara
 
         for key, value in ours.items():
+            if key == "gcc__cxxflags":
+                value = _join_flags(aesara.config.gcc__cxxflags, value)
             if key != "base_compiledir":  # fixed once aesara is imported
                 setattr(aesara.config, key, value)
         return
-    items = [f"{k}={v}" for k, v in ours.items()] + ([user] if user else [])
-    os.environ["AESARA_FLAGS"] = ",".join(items)
+    merged = {**ours, **user_flags}
+    os.environ["AESARA_FLAGS"] = ",".join(f"{k}={v}" for k, v in merged.items())
+
+
+def _join_flags(flags, extra):
+    """``flags`` with the words of ``extra`` it lacks appended."""
+    words = flags.split()
+    return " ".join(words + [word for word in extra.split() if word not in words])
 
 
 def set_num_threads(n):

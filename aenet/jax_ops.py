@@ -68,6 +68,7 @@ from aesara.tensor.random.basic import BinomialRV
 from aesara.tensor.shape import Shape, Shape_i, SpecifyShape
 from aesara.tensor.subtensor import Subtensor
 
+from aenet import compat
 from aenet.momentum import NesterovStep
 
 with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
@@ -768,6 +769,9 @@ class DeviceFunction:
         for var, value in zip(self.updated, results[n:]):
             _device_values[var] = value
         return results[0] if self.single else list(results[:n])
+
+
+compat.patch_jax_random()
 
 
 def _device_value(value):

@@ -78,9 +78,16 @@ def include_flags(flags):
 
 
 def pch_dir(cache, compiler, flags):
-    """Folder of the precompiled header for this compiler and these flags."""
+    """Folder of the precompiled header for this compiler, these flags and this numpy.
+
+    numpy's version and include folder are part of the key: a header built
+    against one numpy fails every module of another.
+    """
+    import numpy as np
+
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout
-    key = hashlib.sha256("\n".join([compiler, version, HEADER, *flags]).encode()).hexdigest()
+    parts = [compiler, version, HEADER, np.__version__, np.get_include(), *flags]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return Path(cache) / "pch" / key[:20]
 
 
