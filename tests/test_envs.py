@@ -1,5 +1,10 @@
-"""The workflow's conda environments pin the same versions as the project's pip pins."""
+"""The workflow's conda environments pin the same versions as the project's numpy 1 lock.
+
+Conda's pip section cannot install aesara without its ``numpy<2`` requirement,
+so the environments use the numpy 1 stack (``requirements-numpy1.lock``).
+"""
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,20 +19,18 @@ def canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def lock_pins():
+def lock_pins(name="requirements-numpy1.lock"):
     pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             match = PIN.match(line)
-            assert match, f"requirements.lock: not a pin: {line!r}"
+            assert match, f"{name}: not a pin: {line!r}"
             pins[canonical(match.group(1))] = match.group(3)
     return pins
 
 
 def pyproject_pins():
-    import tomllib
-
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     specs = list(project["dependencies"])
     for group in project["optional-dependencies"].values():
@@ -82,10 +85,25 @@ def test_env_pins_python_and_the_workflow_packages(name):
     assert (ENVS / "../..").resolve() == ROOT
 
 
-def test_gpu_env_adds_jax_cuda12():
+def test_gpu_env_adds_jax_cuda12_within_the_cuda12_extra():
+    from packaging.requirements import Requirement
+
     assert "jax[cuda12]==0.7.1" in pip_section(env("gpu"))
-    _, specs = pyproject_pins()
-    assert "jax[cuda12]==0.7.1" in specs
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    (cuda12,) = [Requirement(spec) for spec in extras["cuda12"]]
+    assert cuda12.name == "jax" and cuda12.extras == {"cuda12"}
+    assert "0.7.1" in cuda12.specifier and lock_pins()["jax"] == "0.7.1"
+
+
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-numpy1.lock"])
+def test_extras_admit_each_locks_jax(lock):
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    jax = lock_pins(lock)["jax"]
+    assert jax in Requirement(extras["jax"][0]).specifier
+    assert jax in Requirement(extras["cuda12"][0]).specifier
+    assert lock_pins(lock)["setuptools"], "aesara imports setuptools at run time"
 
 
 def test_every_rule_names_an_env():
