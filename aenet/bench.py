@@ -1,4 +1,4 @@
-"""Training speed of the post's MLP and CNN: aenet (aesara C backend) vs PyTorch on the CPU.
+"""Training speed of the post's MLP and CNN: aenet (aesara C backend) vs PyTorch.
 
 ``python -m aenet.bench`` (``make bench``) trains one epoch at a time of each
 net on random data of the post's size (40,000 training samples, batch 128, 10
@@ -15,13 +15,16 @@ Options: ``--nets mlp,cnn``, ``--epochs N`` (>= 3 for real figures),
 threads and ``torch.set_num_threads``; default: all cores), ``--samples N``,
 ``--quick`` (a small smoke run), ``--no-compile`` / ``--no-jax`` /
 ``--no-torch`` to skip those columns.  The output is one Markdown table, one
-row per net and thread count, with the per-epoch times logged above it.
+row per net and thread count, with the per-epoch times logged above it;
+``--output FILE`` writes the table and its notes to FILE too.
 
 ``--device gpu`` (``make bench-gpu``) times aenet on that device instead of
-the C backend (the PyTorch column stays on the CPU): it stops at once with
-:func:`aenet.device.configure`'s error where the device cannot be used, and
-first checks that a few training steps give the C backend's losses (to
-``SELF_CHECK_RTOL``), failing otherwise.
+the C backend: it stops at once with :func:`aenet.device.configure`'s error
+where the device cannot be used, and first checks that a few training steps
+give the C backend's losses (to ``SELF_CHECK_RTOL``), failing otherwise.
+PyTorch then runs on CUDA when ``torch.cuda.is_available()``, else on the CPU;
+``--torch-device cpu`` or ``cuda`` chooses (on CUDA each epoch is timed
+between ``torch.cuda.synchronize()`` calls).
 """
 import argparse
 import json
@@ -104,7 +107,7 @@ def aenet_epoch(model, X, y):
     return model.train_history_[-1]["dur"]
 
 
-def build_torch(net, seed=0):
+def build_torch(net, seed=0, device="cpu"):
     import torch
     from torch import nn
 
@@ -123,6 +126,7 @@ def build_torch(net, seed=0):
         if isinstance(module, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(module.weight)
             nn.init.zeros_(module.bias)
+    model.to(device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=LEARNING_RATE[net], momentum=MOMENTUM, nesterov=True
     )
@@ -130,10 +134,13 @@ def build_torch(net, seed=0):
 
 
 def torch_epoch(model_and_optimizer, X, y):
+    """Seconds of one epoch over ``X``, ``y`` (tensors on the model's device)."""
     import torch
 
     model, optimizer = model_and_optimizer
     loss_fn = torch.nn.CrossEntropyLoss()
+    sync = torch.cuda.synchronize if X.is_cuda else (lambda: None)
+    sync()
     start = time.perf_counter()
     for i in range(0, len(X), BATCH):
         optimizer.zero_grad()
@@ -141,7 +148,19 @@ def torch_epoch(model_and_optimizer, X, y):
         loss.backward()
         optimizer.step()
     loss.item()
+    sync()
     return time.perf_counter() - start
+
+
+def torch_device(requested, aenet_device, cuda_available):
+    """Where PyTorch runs: ``requested`` (cpu or cuda), or for ``auto`` CUDA when aenet is on
+    the gpu and CUDA is available, else the CPU.  ``ValueError`` for cuda without CUDA."""
+    if requested == "auto":
+        return "cuda" if aenet_device == "gpu" and cuda_available else "cpu"
+    if requested == "cuda" and not cuda_available:
+        raise ValueError("--torch-device cuda: torch.cuda.is_available() is False (a CPU build of "
+                         "torch, or no usable GPU)")
+    return requested
 
 
 # -- FLOPs ---------------------------------------------------------------------
@@ -258,8 +277,8 @@ def make_data(net, samples, seed=0):
     return X, y
 
 
-def time_epochs(net, epochs, samples, threads, torch_too=True, log=print):
-    """Alternate aenet and PyTorch epochs; return the per-epoch seconds of each."""
+def time_epochs(net, epochs, samples, threads, torch_too=True, log=print, torch_on="cpu"):
+    """Alternate aenet and PyTorch (on ``torch_on``) epochs; return the per-epoch seconds of each."""
     X, y = make_data(net, samples)
     model = build_aenet(net)
     runners = {"aenet": (lambda: aenet_epoch(model, X, y))}
@@ -267,8 +286,8 @@ def time_epochs(net, epochs, samples, threads, torch_too=True, log=print):
         import torch
 
         torch.set_num_threads(threads)
-        tmodel = build_torch(net)
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+        tmodel = build_torch(net, device=torch_on)
+        Xt, yt = torch.from_numpy(X).to(torch_on), torch.from_numpy(y.astype(np.int64)).to(torch_on)
         runners["pytorch"] = lambda: torch_epoch(tmodel, Xt, yt)
     # warm-up on a slice: first-call allocations, lazy initialisation; on a JAX
     # device a whole epoch, as XLA compiles for each data set size
@@ -376,6 +395,10 @@ def main(argv=None):
     parser.add_argument("--no-compile", action="store_true", help="skip the cold/warm compile measurements")
     parser.add_argument("--no-jax", action="store_true", help="skip the jax-cpu row")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    parser.add_argument("--torch-device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where PyTorch runs (default auto: cuda with --device gpu where "
+                             "torch.cuda.is_available(), else cpu)")
+    parser.add_argument("--output", metavar="FILE", help="write the table and its notes to FILE too")
     parser.add_argument("--device", default="cpu", choices=("cpu", "gpu", "jax-cpu"),
                         help="aenet's device (default cpu, the C backend); others are self-checked against it")
     parser.add_argument("--parity", type=int, metavar="EPOCHS",
@@ -411,6 +434,21 @@ def main(argv=None):
         return print_parity(nets, args.parity, args.samples)
 
     notes = []
+    torch_too, torch_on = not args.no_torch, "cpu"
+    if torch_too:
+        try:
+            import torch
+        except ImportError:
+            torch_too = False
+            notes.append("PyTorch skipped: not installed (pip install torch==2.13.0)")
+        else:
+            try:
+                torch_on = torch_device(args.torch_device, args.device, torch.cuda.is_available())
+            except ValueError as error:
+                parser.error(str(error))
+            where = f"CUDA ({torch.cuda.get_device_name()})" if torch_on == "cuda" else "the CPU"
+            notes.append(f"PyTorch {torch.__version__} on {where}")
+
     if args.device != "cpu":
         try:
             device.configure(args.device)
@@ -421,29 +459,20 @@ def main(argv=None):
             diff = self_check(nets)
         except AssertionError as error:
             raise SystemExit(f"python -m aenet.bench: self-check failed: {error}") from None
-        notes.append(f"aenet on {device.used_device()}; PyTorch on the CPU")
+        notes.append(f"aenet on {device.used_device()}")
         notes.append(f"{args.device} self-check: {SELF_CHECK_STEPS} training steps per net give the cpu's "
                      f"losses (largest relative difference {diff:.1e}, at most {SELF_CHECK_RTOL:g})")
 
-    torch_too = not args.no_torch
-    if torch_too:
-        try:
-            import torch
-        except ImportError:
-            torch_too = False
-            notes.append("PyTorch skipped: not installed (pip install torch==2.13.0)")
-        else:
-            notes.append(f"PyTorch {torch.__version__}")
-
-    print(f"# aenet {aenet.__version__} on {device.cpu_model()} ({os.cpu_count()} cores), "
-          f"{args.samples} samples/epoch, batch {BATCH}, {args.epochs} epoch(s) each", flush=True)
+    title = (f"# aenet {aenet.__version__} on {device.cpu_model()} ({os.cpu_count()} cores), "
+             f"{args.samples} samples/epoch, batch {BATCH}, {args.epochs} epoch(s) each")
+    print(title, flush=True)
     rows = {}
     for threads in thread_counts:
         backend.set_num_threads(threads)
         for net in nets:
             print(f"  {net}, {threads} thread(s):", flush=True)
             times = time_epochs(net, args.epochs, args.samples, threads, torch_too,
-                                log=lambda s: print(s, flush=True))
+                                log=lambda s: print(s, flush=True), torch_on=torch_on)
             a = statistics.median(times["aenet"])
             t = statistics.median(times["pytorch"]) if torch_too else None
             rows[net, threads] = {
@@ -483,19 +512,21 @@ def main(argv=None):
 
     header = ["net", "threads", "aenet s/epoch", "PyTorch s/epoch", "aenet/PyTorch", "aenet GFLOP/s",
               "jax-cpu s/epoch", "cold compile s", "warm compile s"]
-    print()
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for (net, threads), r in rows.items():
         cells = [net, str(threads), _fmt(r["aenet"]), _fmt(r["pytorch"]), _fmt(r["ratio"], 2),
                  _fmt(r["gflops"], 1), _fmt(r.get("jax")), _fmt(r.get("cold"), 1), _fmt(r.get("warm"), 2)]
-        print("| " + " | ".join(cells) + " |")
-    print()
-    print(f"Medians of {args.epochs} epoch(s) per framework, alternating; "
-          f"GFLOP/s counts the conv/dense multiply-adds of forward + backward "
-          f"({', '.join(f'{n} {flops_per_sample(n) / 1e6:.2f} MFLOP/sample' for n in nets)}).")
-    for note in notes:
-        print(f"- {note}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Medians of {args.epochs} epoch(s) per framework, alternating; "
+              f"GFLOP/s counts the conv/dense multiply-adds of forward + backward "
+              f"({', '.join(f'{n} {flops_per_sample(n) / 1e6:.2f} MFLOP/sample' for n in nets)})."]
+    lines += [f"- {note}" for note in notes]
+    print("\n" + "\n".join(lines))
+    if args.output:
+        from aenet.atomic import atomic_open
+
+        with atomic_open(args.output, "w") as f:
+            f.write("\n".join([title, "", *lines, ""]))
     return rows
 
 

@@ -111,6 +111,8 @@ _AXIS_FIXES = ((re.compile(r"\bNPY_MAXDIMS\b"), "NPY_RAVEL_AXIS"),)
 C_TEXT_FIXES = (
     ("aesara.tensor.blas", "GemmRelated", _BLAS_FIXES),
     ("aesara.tensor.blas", "Gemm", _BLAS_FIXES),
+    ("aesara.tensor.blas", "Dot22", _BLAS_FIXES),
+    ("aesara.tensor.blas", "Dot22Scalar", _BLAS_FIXES),
     ("aesara.tensor.blas", "BatchedDot", _BLAS_FIXES),
     ("aesara.tensor.blas_c", "BaseBLAS", _BLAS_FIXES),
     ("aesara.tensor.math", "MaxAndArgmax", _AXIS_FIXES),
@@ -118,7 +120,7 @@ C_TEXT_FIXES = (
     ("aesara.tensor.extra_ops", "CumOp", _AXIS_FIXES),
     ("aesara.tensor.subtensor", "AdvancedSubtensor1", _AXIS_FIXES),
 )
-C_TEXT_METHODS = ("c_code", "c_support_code", "c_support_code_apply", "c_code_cleanup")
+C_TEXT_METHODS = ("c_code", "c_support_code", "c_support_code_apply", "c_code_cleanup", "build_gemm_call")
 
 
 def fix_c_text(text, fixes):

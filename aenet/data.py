@@ -6,7 +6,8 @@ matches.  :func:`read_cifar10` reads the "python version" archive
 ``data``, uint8 ``(n, 3072)`` rows of CHW row-major pixels, and ``labels``,
 ints in 0..9) member by member, without extracting anything to disk, and
 validates every batch.  :func:`write_cifar10_archive` writes a small,
-reproducible, learnable stand-in with the same layout for tests and quick runs.
+reproducible, learnable stand-in with the same layout for tests and quick runs;
+:func:`write_archive` writes given batches in that layout.
 """
 import gzip
 import hashlib
@@ -533,14 +534,28 @@ def write_cifar10_archive(path, n_per_batch=100, n_test=100, seed=0, n_batches=5
         if not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"write_cifar10_archive: {name} must be an int >= {low}, got {value!r}")
     rng = np.random.default_rng(seed)
-    members = [(CIFAR10_DIR, None)]
-    for k in range(1, n_batches + 1):
-        batch = _synthetic_batch(rng, n_per_batch, f"training batch {k} of {n_batches}", (k - 1) * n_per_batch)
-        members.append((f"{CIFAR10_DIR}/data_batch_{k}", pickle.dumps(batch, protocol=2)))
+    train = [
+        _synthetic_batch(rng, n_per_batch, f"training batch {k} of {n_batches}", (k - 1) * n_per_batch)
+        for k in range(1, n_batches + 1)
+    ]
     test = _synthetic_batch(rng, n_test, "testing batch 1 of 1", n_batches * n_per_batch)
-    members.append((TEST_MEMBER, pickle.dumps(test, protocol=2)))
+    return write_archive(path, train, test, cases_per_batch=n_per_batch)
+
+
+def write_archive(path, train_batches, test_batch, cases_per_batch):
+    """Write batch dicts as an archive in the official layout to ``path``; return ``path``.
+
+    ``train_batches`` become ``data_batch_1..``, ``test_batch`` ``test_batch``,
+    each pickled (protocol 2) as given, then ``batches.meta`` (the label names,
+    ``cases_per_batch``, 3072).  Fixed tar and gzip times: the same batches
+    give a byte-identical archive.  Written atomically.
+    """
+    members = [(CIFAR10_DIR, None)]
+    for k, batch in enumerate(train_batches, 1):
+        members.append((f"{CIFAR10_DIR}/data_batch_{k}", pickle.dumps(batch, protocol=2)))
+    members.append((TEST_MEMBER, pickle.dumps(test_batch, protocol=2)))
     meta = {
-        b"num_cases_per_batch": n_per_batch,
+        b"num_cases_per_batch": cases_per_batch,
         b"label_names": [name.encode() for name in LABEL_NAMES],
         b"num_vis": N_PIXELS,
     }

@@ -15,7 +15,8 @@ from pathlib import Path
 # Distributions whose versions go into every device and metrics file.
 PACKAGES = (
     "aenet", "aesara", "numpy", "scipy", "scipy-openblas32", "jax", "jaxlib",
-    "jax-cuda12-plugin", "snakemake", "pandas", "matplotlib",
+    "jax-cuda13-plugin", "jax-cuda13-pjrt", "jax-cuda12-plugin", "jax-cuda12-pjrt",
+    "snakemake", "pandas", "matplotlib",
 )  # fmt: skip
 
 
@@ -156,6 +157,7 @@ def describe(device_name):
     return {
         "device": device_name,
         "used_device": device.used_device(),
+        "cuda_plugin": device.cuda_plugin(),
         "exp_check": check,
         "aesara": aesara_settings(),
         "hardware": hardware(device_name),

@@ -1,13 +1,20 @@
-"""Shared fixtures: a small synthetic CIFAR-10 archive, and hand-built archives for error tests.
+"""Shared fixtures: a small synthetic CIFAR-10 archive, hand-built archives for error tests,
+and ``gpu`` / ``no_gpu`` for tests that need a working GPU or its absence.
 
 The hand-built archives are written here with ``tarfile`` and ``pickle``
 directly, not with :mod:`aenet.data`, so the reader is checked against an
 independent writer.
 """
+import functools
 import gzip
 import io
+import os
 import pickle
+import shutil
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +139,46 @@ def jax_cpu():
     device.configure("jax-cpu")
     yield
     device.configure(previous)
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_status():
+    """``(True, used device)`` where ``aenet.device.configure("gpu")`` works here, else ``(False, why not)``.
+
+    Without an NVIDIA driver or a JAX CUDA plugin the answer is known at once;
+    otherwise a fresh interpreter configures the device (JAX starts one
+    platform per process, so this one's is left alone).  Asked once per session.
+    """
+    from aenet import device
+
+    if not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None:
+        return False, "no NVIDIA driver (no /proc/driver/nvidia/version, no nvidia-smi)"
+    if not device.installed_cuda_plugins():
+        return False, "no JAX CUDA plugin installed (jax[cuda13] or jax[cuda12])"
+    script = "from aenet import device; device.configure('gpu'); print(device.used_device())"
+    env = {key: value for key, value in os.environ.items() if key != "JAX_PLATFORMS"}
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
+    lines = (result.stdout if result.returncode == 0 else result.stderr).strip().splitlines()
+    if result.returncode == 0:
+        return True, lines[-1]
+    return False, lines[-1] if lines else f"configure('gpu') exited with status {result.returncode}"
+
+
+@pytest.fixture(scope="session")
+def gpu():
+    """``device.used_device()`` on the gpu device; the test is skipped, with the reason, where it cannot run."""
+    works, detail = gpu_status()
+    if not works:
+        pytest.skip(f"needs a usable GPU: {detail}")
+    return detail
+
+
+@pytest.fixture(scope="session")
+def no_gpu():
+    """For tests of the failure without a GPU: skipped where ``device=gpu`` works."""
+    works, detail = gpu_status()
+    if works:
+        pytest.skip(f"device=gpu works here ({detail})")
+    return detail

@@ -38,12 +38,46 @@ def test_torch_twin_has_the_same_parameters(net):
     assert ours == theirs
 
 
-def test_smoke_run(capsys):
+def test_smoke_run(capsys, tmp_path):
     rows = bench.main(["--nets", "mlp", "--samples", "256", "--epochs", "1", "--threads", "1",
-                       "--no-compile", "--no-jax", "--no-torch"])
+                       "--no-compile", "--no-jax", "--no-torch", "--output", str(tmp_path / "bench.md")])
     out = capsys.readouterr().out
     assert "| mlp | 1 |" in out
     assert rows["mlp", 1]["aenet"] > 0 and np.isfinite(rows["mlp", 1]["gflops"])
+    table = (tmp_path / "bench.md").read_text().splitlines()
+    assert table[0].startswith("# aenet ") and "256 samples/epoch" in table[0]
+    assert table[2].startswith("| net | threads |") and table[4].startswith("| mlp | 1 | ")
+    assert table[4] in out.splitlines()
+
+
+@pytest.mark.parametrize("requested, aenet_device, cuda, expected", [
+    ("auto", "gpu", True, "cuda"),
+    ("auto", "gpu", False, "cpu"),
+    ("auto", "cpu", True, "cpu"),
+    ("auto", "jax-cpu", True, "cpu"),
+    ("cpu", "gpu", True, "cpu"),
+    ("cuda", "cpu", True, "cuda"),
+])  # fmt: skip
+def test_torch_device(requested, aenet_device, cuda, expected):
+    assert bench.torch_device(requested, aenet_device, cuda) == expected
+
+
+def test_torch_device_cuda_without_cuda():
+    with pytest.raises(ValueError, match="--torch-device cuda: torch.cuda.is_available"):
+        bench.torch_device("cuda", "gpu", False)
+
+
+@pytest.mark.skipif(torch_missing, reason="PyTorch missing: make test installs it")
+def test_torch_epoch_trains_on_the_given_device():
+    import torch
+
+    X, y = bench.make_data("mlp", 4 * bench.BATCH)
+    model = bench.build_torch("mlp", device="cpu")
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    before = [p.detach().clone() for p in model[0].parameters()]
+    assert bench.torch_epoch(model, Xt, yt) > 0
+    assert all(p.device.type == "cpu" for p in model[0].parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model[0].parameters()))
 
 
 def test_bad_arguments():

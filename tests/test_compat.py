@@ -82,10 +82,13 @@ def test_patched_ops_carry_the_mark_in_their_cache_version():
     assert "-DNPY_PY3K" in aesara.config.gcc__cxxflags
 
 
-def test_gemm_and_ger_in_c_match_numpy():
+def test_gemm_dot22_and_ger_in_c_match_numpy():
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(s).astype("float32") for s in [(5, 4), (4, 3), (5, 3)])
     x, y, z = at.matrices("xyz")
+    dot22 = aesara.function([x, y], at.dot(x, y), mode=C_ONLY.excluding("aenet_dot"))
+    assert "Dot22" in str(dot22.maker.fgraph.toposort())
+    np.testing.assert_allclose(dot22(a, b), a @ b, rtol=1e-5)
     gemm = aesara.function([x, y, z], 2 * at.dot(x.T.T, y) + z, mode=C_ONLY)
     np.testing.assert_allclose(gemm(a, b, c), 2 * a @ b + c, rtol=1e-5)
     u, v = at.vectors("uv")

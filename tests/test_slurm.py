@@ -235,7 +235,7 @@ def test_slurm_results_equal_the_local_run(runs, slurm_cpu):
     assert list((a / "results/checkpoints").iterdir()) == []  # the job removed its checkpoint
 
 
-def test_gpu_job_gets_a_gpu_from_slurm_and_fails_at_configure(runs):
+def test_gpu_job_gets_a_gpu_from_slurm_and_fails_at_configure(no_gpu, runs):
     result = runs["slurm_gpu"]
     text = output(result)
     assert result.returncode != 0, text[-3000:]

@@ -3,7 +3,8 @@
 Parse-time checks (lint, dry runs, schema errors) run concurrently, each in
 its own copy.  One real run of the whole DAG on a small synthetic archive,
 1 epoch per model, is shared by the end-to-end tests, which then build the
-report from it and ask for the gpu device on a machine without one.
+report from it and ask for the gpu device: a clear failure on a machine
+without a usable GPU, the training on one that has it.
 """
 import hashlib
 import json
@@ -19,7 +20,7 @@ import pytest
 
 from aenet.data import write_cifar10_archive
 from aenet.experiment import HISTORY_COLUMNS
-from aenet.report import COLUMNS
+from aenet.report import COLUMNS, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -75,6 +76,22 @@ def job_counts(text):
     return counts
 
 
+def job_threads(text, rule):
+    """The threads of each ``rule`` job in a dry run's job list (1 where none is printed)."""
+    threads, job = [], None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.endswith(":") and (stripped.startswith("rule ") or stripped.startswith("localrule ")):
+            if job is not None:
+                threads.append(job)
+            job = 1 if stripped.split()[1] == f"{rule}:" else None
+        elif job is not None and stripped.startswith("threads:"):
+            job = int(stripped.split()[1])
+    if job is not None:
+        threads.append(job)
+    return threads
+
+
 # -- parse-time checks -------------------------------------------------------------------------
 
 # name -> snakemake arguments; each runs once, concurrently, in its own copy.
@@ -91,6 +108,11 @@ PARSE_RUNS = {
     "bad_model": ["-n", "--config", "models=[mlp, rnn]"],
     "bad_batch_size": ["-n", "--config", "cnn={batch_size: 0}"],
     "bad_learning_rate": ["-n", "--config", "mlp={learning_rate: 0}"],
+    "bad_threads": ["-n", "--config", "threads=0"],
+    "threads_default": ["-n", "--cores", "3"],
+    "threads_null": ["-n", "--cores", "3", "--config", "threads=null"],
+    "threads_explicit": ["-n", "--cores", "3", "--config", "threads=2"],
+    "threads_over_cores": ["-n", "--cores", "3", "--config", "threads=8"],
     "no_checksum": ["-n", "--config", "data_sha256=null"],
     "wrong_checksum": [
         "--cores", "1", "resources/cifar-10-python.tar.gz",
@@ -134,6 +156,20 @@ def test_dry_run_default_config_plans_the_post(parse_runs):
     }  # fmt: skip
     for target in ("results/metrics/mlp_cpu.json", "results/metrics/cnn_cpu.json", "results/device/cpu.json"):
         assert target in result.stdout
+    assert job_threads(result.stdout, "train_model") == [1, 1]  # a dry run without --cores has 1 core
+
+
+@pytest.mark.parametrize(
+    "name, threads",
+    [("threads_default", 3), ("threads_null", 3), ("threads_explicit", 2), ("threads_over_cores", 3)],
+)
+def test_training_jobs_take_every_core_unless_threads_is_set(parse_runs, name, threads):
+    """threads unset (or null): all of --cores; a number: that many, capped at --cores; other jobs: 1."""
+    result = parse_runs[name]
+    assert result.returncode == 0, output(result)
+    assert job_threads(result.stdout, "train_model") == [threads, threads]
+    assert job_threads(result.stdout, "configure_device") == [1]
+    assert job_threads(result.stdout, "preprocess_data") == [1]
 
 
 def test_dry_run_cpu_and_gpu_trains_each_model_on_each(parse_runs):
@@ -163,6 +199,44 @@ def test_command_line_strings_get_the_schema_types(parse_runs):
     assert "cnn_" not in result.stdout
 
 
+# A cluster executor's snakemake (--jobs, no --cores) as the Slurm profile starts it: cores unset.
+CLUSTER_PARSE = """
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(
+        resource_settings=ResourceSettings(cores=None, nodes=8),
+        config_settings=ConfigSettings(config={config}),
+        snakefile=Path("Snakefile"),
+        workdir=Path("."),
+    )
+    try:
+        workflow.dag()
+    except ValueError as error:
+        print(error)
+    else:
+        print("threads:", workflow._workflow._rules["train_model"].resources["_cores"].value)
+"""
+
+
+@pytest.mark.parametrize("config, expected", [({}, None), ({"threads": 4}, "threads: 4")])
+def test_cluster_executor_without_cores_needs_threads(tmp_path, config, expected):
+    """No --cores and threads null: a parse-time error naming both settings; an explicit threads is taken."""
+    workdir = copy_project(tmp_path / "project")
+    result = subprocess.run(
+        [sys.executable, "-c", CLUSTER_PARSE.format(config=config)],
+        cwd=workdir, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, output(result)
+    line = result.stdout.strip().splitlines()[-1]
+    assert line == (expected or (
+        "config: threads is null, so each training job takes every core given to snakemake, "
+        "but no --cores was given; set --cores N or --config threads=N"
+    ))
+
+
 @pytest.mark.parametrize(
     "name, expected",
     [
@@ -173,6 +247,7 @@ def test_command_line_strings_get_the_schema_types(parse_runs):
         ("bad_model", ["instance['models'][1]", "'rnn' is not one of ['mlp', 'cnn']"]),
         ("bad_batch_size", ["instance['cnn']['batch_size']", "minimum of 0"]),
         ("bad_learning_rate", ["instance['mlp']['learning_rate']", "minimum of 0"]),
+        ("bad_threads", ["instance['threads']", "0 is less than or equal to the minimum of 0"]),
     ],
 )
 def test_schema_rejects_bad_config_before_any_job(parse_runs, name, expected):
@@ -277,7 +352,7 @@ def test_summary_has_a_row_per_model_with_the_post_beside_it(e2e):
     assert summary["post_epoch_seconds"].tolist() == [1.3, 177.0]
     assert summary["test_accuracy"].between(0, 1).all()
     assert (summary["epoch_seconds_median"] > 0).all()
-    assert (summary["threads"] == 2).all()
+    assert (summary["threads"] == 2).all()  # threads unset: the job's snakemake.threads, all of --cores 2
 
 
 def test_summary_plot_is_a_png(e2e):
@@ -332,14 +407,37 @@ def test_report_bundles_the_results(e2e):
         assert name in html
 
 
-def test_gpu_without_a_gpu_fails_at_configure(e2e):
+def test_gpu_without_a_gpu_fails_at_configure(no_gpu, e2e):
     d = e2e["dir"]
     result = snakemake(d, "--cores", "2", *e2e["config"], "device=gpu")
     text = output(result)
     assert result.returncode != 0
     assert "configure_device" in text and "device 'gpu'" in text
-    assert "jax[cuda12]" in text or "NVIDIA driver" in text
+    assert "jax[cuda12]" in text or "jax[cuda13]" in text or "NVIDIA driver" in text
     assert "device 'gpu'" in (d / "logs/device/gpu.log").read_text()
     assert not list((d / "results/metrics").glob("*_gpu.json"))
     assert not (d / "results/device/gpu.json").exists()
     assert not list((d / "logs/train").glob("*_gpu.log")), "a gpu training job started"
+
+
+def test_gpu_trains_each_model_on_the_gpu(gpu, e2e):
+    """With a usable GPU: both models on it, from the same arrays (the summary of the cpu run is left alone)."""
+    d = e2e["dir"]
+    targets = ["results/metrics/mlp_gpu.json", "results/metrics/cnn_gpu.json"]
+    result = snakemake(d, "--cores", "2", *targets, *e2e["config"], "device=gpu")
+    assert result.returncode == 0, output(result)[-6000:]
+    info = json.loads((d / "results/device/gpu.json").read_text())
+    assert info["device"] == "gpu" and info["used_device"] == gpu
+    assert info["exp_check"]["computed_on"] == gpu and info["exp_check"]["dtype"] == "float32"
+    assert info["aesara"]["mode"] == "JAX" and info["hardware"]["gpus"]
+    assert info["cuda_plugin"]["cuda"] in (12, 13)
+    metrics = [json.loads((d / target).read_text()) for target in targets]
+    for model, m in zip(("mlp", "cnn"), metrics):
+        assert (m["model"], m["device"], m["epochs"], m["threads"]) == (model, "gpu", 1, 2)
+        assert m["used_device"] == gpu and not m["used_device"].startswith("cpu")
+        assert 0 <= m["test_accuracy"] <= 1 and m["epoch_seconds_median"] > 0
+    cpu = [json.loads((d / f"results/metrics/{model}_cpu.json").read_text()) for model in ("mlp", "cnn")]
+    summary = summarize(cpu + metrics)
+    rows = [("mlp", "cpu"), ("mlp", "gpu"), ("cnn", "cpu"), ("cnn", "gpu")]
+    assert list(zip(summary["model"], summary["device"])) == rows
+    assert (summary["speedup_vs_cpu"] > 0).all()

@@ -614,7 +614,7 @@ class NeuralNet:
                 bad = y[~np.isfinite(y) | (y != np.round(y))][0]
                 raise ValueError(
                     f"classification needs integer class labels 0..K-1 in y, got non-integer "
-                    f"value {bad!r} (use regression=True for continuous targets)"
+                    f"value {bad.item()!r} (use regression=True for continuous targets)"
                 )
             labels = y
         else:
@@ -623,7 +623,7 @@ class NeuralNet:
                 "(use use_label_encoder=True to encode other labels)"
             )
         if labels.size and labels.min() < 0:
-            raise ValueError(f"class labels must be >= 0, got negative label {labels.min()!r}")
+            raise ValueError(f"class labels must be >= 0, got negative label {labels.min().item()!r}")
         n_out = self._n_outputs()
         if n_out is not None and labels.size and labels.max() >= n_out:
             raise ValueError(

@@ -1,5 +1,6 @@
 # Configuration checks and the helper functions every rule uses.
 import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 SCHEMA = "../schemas/config.schema.yaml"
@@ -108,6 +109,19 @@ def model_config(wildcards):
     """The hyperparameters of the model being trained (not its job resources, so
     changing those does not retrain it)."""
     return {k: v for k, v in config[wildcards.model].items() if k not in ("mem_mb", "runtime")}
+
+
+def train_threads():
+    """Threads of a training job: config threads, or every core given to snakemake (--cores)."""
+    if config["threads"] is not None:
+        return config["threads"]
+    try:
+        return workflow.cores
+    except WorkflowError:  # a cluster executor started without --cores
+        raise ValueError(
+            "config: threads is null, so each training job takes every core given to "
+            "snakemake, but no --cores was given; set --cores N or --config threads=N"
+        ) from None
 
 
 def train_mem_mb(wildcards):

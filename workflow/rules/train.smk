@@ -28,7 +28,7 @@ rule train_model:
         "logs/train/{model}_{device}.log",
     benchmark:
         "benchmarks/train/{model}_{device}.tsv"
-    threads: config["threads"]
+    threads: train_threads()
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
