@@ -112,12 +112,18 @@ def model_config(wildcards):
 
 
 def train_threads():
-    """Threads of a training job: config threads, or every core given to snakemake (--cores)."""
+    """Threads of a training job: config threads, or every core given to snakemake (--cores).
+
+    A cluster executor started without --cores has no core count: that run
+    must set threads.  Commands that run no job (--report) get 1.
+    """
     if config["threads"] is not None:
         return config["threads"]
     try:
         return workflow.cores
-    except WorkflowError:  # a cluster executor started without --cores
+    except WorkflowError:
+        if workflow.executor_plugin is None:
+            return 1
         raise ValueError(
             "config: threads is null, so each training job takes every core given to "
             "snakemake, but no --cores was given; set --cores N or --config threads=N"

@@ -28,7 +28,7 @@ rule train_model:
         "logs/train/{model}_{device}.log",
     benchmark:
         "benchmarks/train/{model}_{device}.tsv"
-    threads: train_threads()
+    threads: lambda wildcards: train_threads()  # at job time: --unlock, --report need no --cores
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
