@@ -88,12 +88,12 @@ def test_gemm_dot22_and_ger_in_c_match_numpy():
     x, y, z = at.matrices("xyz")
     dot22 = aesara.function([x, y], at.dot(x, y), mode=C_ONLY.excluding("aenet_dot"))
     assert "Dot22" in str(dot22.maker.fgraph.toposort())
-    np.testing.assert_allclose(dot22(a, b), a @ b, rtol=1e-5)
+    np.testing.assert_allclose(dot22(a, b), a @ b, rtol=1e-5, atol=1e-5)
     gemm = aesara.function([x, y, z], 2 * at.dot(x.T.T, y) + z, mode=C_ONLY)
-    np.testing.assert_allclose(gemm(a, b, c), 2 * a @ b + c, rtol=1e-5)
+    np.testing.assert_allclose(gemm(a, b, c), 2 * a @ b + c, rtol=1e-5, atol=1e-5)
     u, v = at.vectors("uv")
     ger = aesara.function([z, u, v], z + 0.5 * at.outer(u, v), mode=C_ONLY)
-    np.testing.assert_allclose(ger(c, c[:, 0], c[0]), c + 0.5 * np.outer(c[:, 0], c[0]), rtol=1e-5)
+    np.testing.assert_allclose(ger(c, c[:, 0], c[0]), c + 0.5 * np.outer(c[:, 0], c[0]), rtol=1e-5, atol=1e-5)
 
 
 def test_batched_dot_in_c_matches_numpy():
@@ -101,7 +101,7 @@ def test_batched_dot_in_c_matches_numpy():
     a, b = rng.standard_normal((3, 4, 5)).astype("float32"), rng.standard_normal((3, 5, 2)).astype("float32")
     x, y = at.tensor3s("xy")
     f = aesara.function([x, y], at.batched_dot(x, y), mode=C_ONLY)
-    np.testing.assert_allclose(f(a, b), np.einsum("bij,bjk->bik", a, b), rtol=1e-5)
+    np.testing.assert_allclose(f(a, b), np.einsum("bij,bjk->bik", a, b), rtol=1e-5, atol=1e-5)
 
 
 def test_reductions_without_axis_in_c_match_numpy():
