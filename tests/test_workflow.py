@@ -9,6 +9,7 @@ without a usable GPU, the training on one that has it.
 import hashlib
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -287,6 +288,26 @@ def test_wrong_checksum_names_both_digests_and_keeps_no_archive(parse_runs, tmp_
     assert OFFICIAL_SHA256 in text and actual in text
     resources = result.workdir / "resources"
     assert not resources.exists() or not any(resources.iterdir())
+
+
+def test_unreachable_download_says_how_to_use_a_local_copy(tmp_path):
+    """Without a network the download ends with its cause and the data_url setting to use instead."""
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workdir = copy_project(tmp_path / "project")
+    url = f"http://127.0.0.1:{port}/cifar-10-python.tar.gz"
+    result = snakemake(workdir, "--cores", "1", "resources/cifar-10-python.tar.gz",
+                       "--config", f"data_url={url}", "download={retries: 0, timeout: 5}")  # fmt: skip
+    assert result.returncode != 0
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("download_data: ")]
+    assert line.startswith(f"download_data: fetch: {url}: giving up after 1 attempt(s): ")
+    assert "refused" in line.lower()
+    assert line.endswith(
+        "; to use a local copy, set data_url and its checksum, e.g. --config "
+        "data_url=/path/to/cifar-10-python.tar.gz data_sha256=<its sha256>"
+    )
+    assert not (workdir / "resources/cifar-10-python.tar.gz").exists()
 
 
 GOOD_URLS = [

@@ -15,6 +15,12 @@ try:
         timeout=snakemake.params.timeout,
     )
 except (ChecksumError, DownloadError, OSError, ValueError) as error:
+    hint = (
+        "; to use a local copy, set data_url and its checksum, e.g. --config "
+        "data_url=/path/to/cifar-10-python.tar.gz data_sha256=<its sha256>"
+        if isinstance(error, DownloadError)
+        else ""
+    )
     for stream in (sys.stderr, sys.__stderr__):
-        print(f"download_data: {error}", file=stream)
+        print(f"download_data: {error}{hint}", file=stream)
     sys.exit(1)
