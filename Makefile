@@ -36,11 +36,12 @@ test: $(STAMP)
 test-numpy1:
 	$(MAKE) test VENV=.venv-numpy1 LOCK=requirements-numpy1.lock SUPPORTED="3.11 3.12"
 
-# PyTorch (the CPU build, only for the comparison) goes into the venv on first use;
-# pip takes torch==2.13.0 as a CPU build here, and the check refuses a CUDA build.
+# PyTorch, only for the comparison, goes into the venv on first use: the CPU build
+# from PyTorch's own index (TORCH_INDEX=... another).  A torch already installed,
+# a CUDA build included, is kept.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 $(TORCH): $(STAMP)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/python -c "import sys, torch; sys.exit(torch.version.cuda and 'torch ' + torch.__version__ + ' is a CUDA build; install the CPU one (torch==2.13.0+cpu)')"
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install --quiet --index-url $(TORCH_INDEX) torch==2.13.0
 	touch $@
 
 bench: $(TORCH)
