@@ -28,7 +28,7 @@ def test_aenet_layers_are_the_posts():
     assert kwargs["hidden4_num_units"] == 200 and kwargs["output_num_units"] == 10
 
 
-@pytest.mark.skipif(torch_missing, reason="PyTorch missing: make test installs it")
+@pytest.mark.skipif(torch_missing, reason="PyTorch is not installed (optional; make bench installs it)")
 @pytest.mark.parametrize("net", ["mlp", "cnn"])
 def test_torch_twin_has_the_same_parameters(net):
     model = bench.build_aenet(net)
@@ -67,7 +67,7 @@ def test_torch_device_cuda_without_cuda():
         bench.torch_device("cuda", "gpu", False)
 
 
-@pytest.mark.skipif(torch_missing, reason="PyTorch missing: make test installs it")
+@pytest.mark.skipif(torch_missing, reason="PyTorch is not installed (optional; make bench installs it)")
 def test_torch_epoch_trains_on_the_given_device():
     import torch
 
