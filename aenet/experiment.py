@@ -15,13 +15,19 @@ same parameters and history as a run that was never interrupted.
 :func:`remove_checkpoint` deletes it once the outputs are written.  A loss
 that becomes nan or infinite stops training with :class:`FloatingPointError`
 naming the epoch.
+
+For tests of interrupted runs, ``AENET_PAUSE_AFTER_EPOCH="N:FOLDER"`` in the
+environment holds training once epoch N's checkpoint is written: the job
+writes ``FOLDER/paused`` and waits until ``FOLDER/release`` exists.
 """
 import csv
 import hashlib
 import io
 import json
 import math
+import os
 import statistics
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +230,24 @@ class Checkpointer:
 
     def __call__(self, net, history):
         save_checkpoint(self.path, net, self.fingerprint)
+        pause_after_epoch(history[-1]["epoch"])
+
+
+PAUSE_SETTING = "AENET_PAUSE_AFTER_EPOCH"
+
+
+def pause_after_epoch(epoch):
+    """The test hook of the module docstring: hold after epoch N until released."""
+    setting = os.environ.get(PAUSE_SETTING)
+    if not setting:
+        return
+    after, folder = setting.split(":", 1)
+    if epoch != int(after):
+        return
+    folder = Path(folder)
+    (folder / "paused").write_text(f"{os.getpid()}\n")
+    while not (folder / "release").exists():
+        time.sleep(0.01)
 
 
 # -- training -------------------------------------------------------------------------------------

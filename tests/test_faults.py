@@ -42,6 +42,7 @@ from aenet import device as devices
 from aenet.atomic import save_npy_atomic, write_json_atomic, write_text_atomic
 from aenet.data import write_cifar10_archive
 from aenet.experiment import (
+    PAUSE_SETTING,
     Checkpointer,
     remove_checkpoint,
     run_experiment,
@@ -62,6 +63,7 @@ TRAIN_LOG = "logs/train/mlp_cpu.log"
 # Long enough (20 epochs of 1600 images) for a kill between two epochs, short enough to be quick.
 RESUME_CONFIG = ["models=mlp", "mlp={hidden: [32], epochs: 20, shuffle: true}"]
 RESUME_EPOCHS = 20
+KILL_AFTER = 3  # the kill scenario's job is held, then killed, after this epoch
 
 
 def snakemake(workdir, *args):
@@ -74,14 +76,26 @@ def snakemake(workdir, *args):
     return result
 
 
-def start_snakemake(workdir, *args):
-    """snakemake in the background, in a session of its own (so its jobs can be signalled with it)."""
-    log = open(Path(workdir) / "snakemake.out", "w")
+def start_snakemake(workdir, *args, pause_after=None):
+    """snakemake in the background, in a session of its own (so its jobs can be signalled with it).
+
+    ``pause_after=N`` holds its training job once epoch N's checkpoint is
+    written (aenet.experiment's test hook): ``proc.paused`` then exists, and
+    creating ``proc.release`` lets training go on.
+    """
+    workdir = Path(workdir)
+    env = dict(os.environ)
+    if pause_after is not None:
+        hold = workdir / "hold"
+        hold.mkdir()
+        env[PAUSE_SETTING] = f"{pause_after}:{hold}"
+    log = open(workdir / "snakemake.out", "w")
     proc = subprocess.Popen(
         [str(SNAKEMAKE), *map(str, args)], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        stdin=subprocess.DEVNULL, start_new_session=True, env=env,
     )  # fmt: skip
     proc.log = log
+    proc.paused, proc.release = workdir / "hold" / "paused", workdir / "hold" / "release"
     return proc
 
 
@@ -331,21 +345,17 @@ def read_only_scenario(project, data):
 
 
 def lock_scenario(project, data):
-    """The reference run A, stopped (SIGSTOP) while it holds the lock, and a second run B meanwhile."""
+    """The reference run A, held after its first epoch (so it holds the lock), and a second run B meanwhile."""
     args = ["--cores", "2", TRAIN_TARGET, "--config", *data, *RESUME_CONFIG]
-    first = start_snakemake(project, *args)
+    first = start_snakemake(project, *args, pause_after=1)
     try:
-        locks = project / ".snakemake" / "locks"
-        # Snakemake writes the input lock, then the output lock, then starts the job:
-        # once the job's log exists both locks are complete.
-        wait_for(lambda: (project / TRAIN_LOG).exists() and any(locks.glob("*.output.lock")), first, "lock")
-        signal_group(first, signal.SIGSTOP)
+        wait_for(first.paused.exists, first, "the job held after epoch 1")
         second = snakemake(project, *args)
         first_was_running = first.poll() is None
-        signal_group(first, signal.SIGCONT)
+        first.release.touch()
         first.wait(timeout=RUN_SECONDS)
     finally:
-        signal_group(first, signal.SIGCONT)
+        first.release.touch()
         if first.poll() is None:
             signal_group(first, signal.SIGKILL)
             first.wait()
@@ -354,11 +364,11 @@ def lock_scenario(project, data):
 
 
 def kill_scenario(project, data):
-    """kill -9 of snakemake and its job once the first checkpoint is written; unlock; rerun."""
+    """kill -9 of snakemake and its job, held after epoch KILL_AFTER's checkpoint; unlock; rerun."""
     args = ["--cores", "2", TRAIN_TARGET, "--config", *data, *RESUME_CONFIG]
-    run = start_snakemake(project, *args)
+    run = start_snakemake(project, *args, pause_after=KILL_AFTER)
     try:
-        wait_for((project / CHECKPOINT).exists, run, "checkpoint")
+        wait_for(run.paused.exists, run, f"the job held after epoch {KILL_AFTER}")
         signal_group(run, signal.SIGKILL)
         run.wait(timeout=60)
     finally:
@@ -498,12 +508,9 @@ def test_second_snakemake_is_refused_by_the_lock_and_the_first_completes(trainin
 def test_kill_9_then_rerun_resumes_and_matches_an_uninterrupted_run(training_faults):
     found = scenario(training_faults, "kill")
     after_kill, rerun = found["after_kill"], found["rerun"]
-    assert after_kill["outputs"] == []
-    # kill -9 can land in the middle of a checkpoint write: its hidden temporary file may
-    # remain (the rerun removes it, checked below), but never a partial output.
-    assert all(Path(p).parent.name == "checkpoints" for p in after_kill["temp_files"])
+    assert after_kill["outputs"] == [] and after_kill["temp_files"] == []
     done = len(after_kill["checkpoint_history"])
-    assert 1 <= done < RESUME_EPOCHS
+    assert done == KILL_AFTER  # killed while held after that epoch's checkpoint
     assert found["unlock"].returncode == 0, output(found["unlock"])[-2000:]
     assert rerun.returncode == 0, output(rerun)[-3000:]
     workdir = found["dir"]
@@ -713,18 +720,25 @@ def test_nonfinite_validation_loss_names_the_epoch():
         stop_on_nonfinite_loss(None, history)
 
 
-def test_nan_loss_keeps_the_checkpoint_of_the_last_finite_epoch(arrays_dir, tmp_path):
-    checkpoint = tmp_path / "mlp.npz"
-    with pytest.raises(FloatingPointError, match=r"loss is (nan|inf) at epoch (\d+)") as raised:
-        run_experiment(arrays_dir, "mlp", "cpu", {"hidden": [8], "epochs": 5, "learning_rate": 1e3}, seed=1,
-                       verbose=0, checkpoint=checkpoint)  # fmt: skip
-    epoch = int(re.search(r"at epoch (\d+)", str(raised.value)).group(1))
-    if epoch > 1:
-        history = read_checkpoint_history(checkpoint)
-        assert len(history) == epoch - 1
-        assert all(np.isfinite([row["train_loss"], row["valid_loss"]]).all() for row in history)
-    else:
-        assert not checkpoint.exists()
+def test_nan_loss_keeps_the_checkpoint_of_the_last_finite_epoch(arrays_dir, tmp_path, monkeypatch):
+    """The weights turn to nan after epoch 2's checkpoint: epoch 3 stops training, the checkpoint keeps epoch 2."""
+    checkpoint, real = tmp_path / "mlp.npz", Checkpointer.__call__
+
+    def save_then_poison(self, net, history):
+        real(self, net, history)
+        if len(history) == 2:
+            weights = net.get_all_params()[0]
+            weights.set_value(np.full_like(weights.get_value(), np.nan))
+
+    monkeypatch.setattr(Checkpointer, "__call__", save_then_poison)
+    with pytest.raises(FloatingPointError, match=r"^training loss is nan at epoch 3\b"):
+        run_experiment(arrays_dir, "mlp", "cpu", MLP, seed=7, verbose=0, checkpoint=checkpoint)
+    history = read_checkpoint_history(checkpoint)
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert all(np.isfinite([row["train_loss"], row["valid_loss"]]).all() for row in history)
+    with np.load(checkpoint) as saved:
+        params = [saved[key] for key in saved.files if key.startswith("param/")]
+    assert params and all(np.isfinite(value).all() for value in params)
 
 
 # -- NeuralNet.get_update_state / set_update_state ---------------------------------------------------
