@@ -118,18 +118,29 @@ def _annotate_bars(ax, xs, values, fmt, tops=None, color="black"):
 
 
 def plot_summary(table, path):
-    """Draw epoch time per model and device (log scale) and test accuracy, with the post's; PNG.
+    """Write :func:`summary_figure` of ``table`` to ``path`` as a PNG, atomically."""
+    import matplotlib.pyplot as plt
 
-    Written atomically.  Bars show ours; hatched bars the post's figure for
-    the same model and kind of hardware; whiskers our fastest and slowest epoch.
+    from aenet.atomic import write_bytes_atomic
+
+    fig = summary_figure(table)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    return write_bytes_atomic(path, buffer.getvalue())
+
+
+def summary_figure(table):
+    """Epoch time per model and device (log scale) and test accuracy, with the post's figures.
+
+    Bars show ours; hatched bars the post's figure for the same model and
+    kind of hardware; whiskers our fastest and slowest epoch.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-
-    from aenet.atomic import write_bytes_atomic
 
     labels = [_label(row) for _, row in table.iterrows()]
     x = np.arange(len(table))
@@ -175,7 +186,4 @@ def plot_summary(table, path):
 
     fig.suptitle("CIFAR-10 (grayscale): MLP and CNN per device, with the post's figures")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return write_bytes_atomic(path, buffer.getvalue())
+    return fig

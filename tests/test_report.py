@@ -2,10 +2,19 @@
 import json
 import math
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from aenet.report import COLUMNS, load_metrics, plot_summary, post_reference, summarize, write_summary
+from aenet.report import (
+    COLUMNS,
+    load_metrics,
+    plot_summary,
+    post_reference,
+    summarize,
+    summary_figure,
+    write_summary,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -82,6 +91,28 @@ def test_plot_is_a_png(tmp_path):
     data = out.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > 10_000
     assert not list(tmp_path.glob(".*"))
+
+
+def test_plot_shows_each_rows_time_and_accuracy_beside_the_posts():
+    table = summarize([
+        metrics("mlp", "cpu", 0.2, 0.4), metrics("cnn", "cpu", 50.0, 0.55), metrics("cnn", "gpu", 3.0, 0.6),
+    ])  # fmt: skip
+    fig = summary_figure(table)
+    ax_time, ax_acc = fig.axes
+    assert (ax_time.get_title(), ax_time.get_yscale()) == ("Epoch time", "log")
+    assert ax_time.get_ylabel() == "seconds per epoch (log scale)"
+    assert (ax_acc.get_title(), ax_acc.get_ylabel(), ax_acc.get_ylim()) == ("Test accuracy", "test accuracy", (0, 1))
+    for ax in (ax_time, ax_acc):
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["mlp\ncpu", "cnn\ncpu", "cnn\ngpu"]
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["this run", "post (2015)"]
+    heights = lambda bars: [round(patch.get_height(), 6) for patch in bars]  # noqa: E731
+    ours, post = ax_time.containers
+    assert heights(ours) == [0.2, 50.0, 3.0] and heights(post) == [1.3, 177.0, 12.8]
+    ours, post = ax_acc.containers
+    assert heights(ours) == [0.4, 0.55, 0.6] and heights(post) == [0.41, 0.61, 0.61]
+    notes = {t.get_text() for ax in fig.axes for t in ax.texts}
+    assert {"0.2", "50", "3", "1.3", "177", "12.8", "40%", "55%", "60%", "41%", "61%", "chance"} <= notes
+    plt.close(fig)
 
 
 def test_plot_with_one_row_and_missing_post_figure(tmp_path):
