@@ -56,6 +56,15 @@ def test_same_seed_same_run(arrays_dir, mlp_run):
     again = run_experiment(arrays_dir, "mlp", "cpu", {"epochs": 3, "hidden": [32]}, seed=1, verbose=0)
     assert [r["train_loss"] for r in again.history] == [r["train_loss"] for r in mlp_run.history]
     assert again.metrics["test_accuracy"] == mlp_run.metrics["test_accuracy"]
+    ours, theirs = again.net.get_all_params_values(), mlp_run.net.get_all_params_values()
+    assert all(np.array_equal(a, b) for name in ours for a, b in zip(ours[name], theirs[name]))
+
+
+def test_another_seed_gives_other_weights(arrays_dir, mlp_run):
+    other = run_experiment(arrays_dir, "mlp", "cpu", {"epochs": 3, "hidden": [32]}, seed=2, verbose=0)
+    ours, theirs = other.net.get_all_params_values(), mlp_run.net.get_all_params_values()
+    assert not np.allclose(ours["hidden"][0], theirs["hidden"][0])
+    assert [r["train_loss"] for r in other.history] != [r["train_loss"] for r in mlp_run.history]
 
 
 def test_write_outputs(mlp_run, tmp_path):
