@@ -310,6 +310,22 @@ def test_unreachable_download_says_how_to_use_a_local_copy(tmp_path):
     assert not (workdir / "resources/cifar-10-python.tar.gz").exists()
 
 
+def test_data_md5_from_the_config_is_checked(tmp_path):
+    """data_md5 alone (data_sha256 null) decides: a wrong one keeps nothing, the right one the archive."""
+    workdir = copy_project(tmp_path / "project")
+    archive = write_cifar10_archive(workdir / "local.tar.gz", n_per_batch=2, n_test=2)
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    target = "resources/cifar-10-python.tar.gz"
+    config = ["--config", f"data_url={archive.name}", "data_sha256=null"]
+    wrong = snakemake(workdir, "--cores", "1", target, *config, f"data_md5={'f' * 32}")
+    assert wrong.returncode != 0
+    assert f"md5 expected {'f' * 32}, got {md5}" in wrong.stderr
+    assert not (workdir / target).exists()
+    right = snakemake(workdir, "--cores", "1", target, *config, f"data_md5={md5}")
+    assert right.returncode == 0, output(right)[-3000:]
+    assert (workdir / target).read_bytes() == archive.read_bytes()
+
+
 GOOD_URLS = [
     "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "http://127.0.0.1:8000/c.tar.gz",
     "http://[::1]:8000/c.tar.gz", "file:///data/c.tar.gz", "file://localhost/data/c.tar.gz",
@@ -355,6 +371,7 @@ def test_run_writes_every_output(e2e):
         "logs/download/cifar-10-python.log", "logs/preprocess/arrays.log", "logs/device/cpu.log",
         "logs/aggregate/summary.log",
         "benchmarks/download/cifar-10-python.tsv", "benchmarks/preprocess/arrays.tsv",
+        "benchmarks/device/cpu.tsv",
     ]  # fmt: skip
     for model in ("mlp", "cnn"):
         expected += [
@@ -364,6 +381,9 @@ def test_run_writes_every_output(e2e):
         ]  # fmt: skip
     missing = [path for path in expected if not (d / path).is_file()]
     assert not missing
+    for table in (d / "benchmarks").rglob("*.tsv"):  # Snakemake's benchmark: a header, one row of numbers
+        header, row = table.read_text().splitlines()
+        assert header.split("\t")[:2] == ["s", "h:m:s"] and float(row.split("\t")[0]) >= 0, table
     assert not list(d.rglob(".*.tmp-*")), "temporary files left behind"
 
 
