@@ -6,12 +6,16 @@ its own copy.  One real run of the whole DAG on a small synthetic archive,
 report from it and ask for the gpu device: a clear failure on a machine
 without a usable GPU, the training on one that has it.
 """
+import contextlib
 import hashlib
+import http.server
 import json
 import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -308,6 +312,69 @@ def test_unreachable_download_says_how_to_use_a_local_copy(tmp_path):
         "data_url=/path/to/cifar-10-python.tar.gz data_sha256=<its sha256>"
     )
     assert not (workdir / "resources/cifar-10-python.tar.gz").exists()
+
+
+@contextlib.contextmanager
+def flaky_server(payload, failures, stall=0.0):
+    """A local HTTP server of ``payload``: the first ``failures`` requests get 503 after ``stall`` seconds."""
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            requests.append(self.path)
+            if len(requests) <= failures:
+                time.sleep(stall)
+                self.send_error(503, "try again")
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/cifar-10-python.tar.gz", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("retries, succeeds", [(2, True), (1, False)])
+def test_download_retries_from_the_config_reach_the_download(tmp_path, retries, succeeds):
+    """The server fails twice: download.retries=2 gets the archive on the third try, retries=1 gives up."""
+    workdir = copy_project(tmp_path / "project")
+    archive = write_cifar10_archive(tmp_path / "served.tar.gz", n_per_batch=2, n_test=2)
+    target = "resources/cifar-10-python.tar.gz"
+    with flaky_server(archive.read_bytes(), failures=2) as (url, requests):
+        result = snakemake(workdir, "--cores", "1", target, "--config", f"data_url={url}",
+                           f"data_sha256={sha256(archive)}", f"download={{retries: {retries}, timeout: 10}}")  # fmt: skip
+    assert len(requests) == min(3, retries + 1)
+    log = (workdir / "logs/download/cifar-10-python.log").read_text()
+    assert f"attempt 1 of {retries + 1} failed (HTTP 503" in log
+    if succeeds:
+        assert result.returncode == 0, output(result)[-3000:]
+        assert (workdir / target).read_bytes() == archive.read_bytes()
+    else:
+        assert result.returncode != 0
+        assert f"giving up after {retries + 1} attempt(s): HTTP 503" in result.stderr
+        assert not (workdir / target).exists()
+
+
+def test_download_timeout_from_the_config_reaches_the_download(tmp_path):
+    """A server that answers after 3 s: download.timeout=1 times out on each of the 2 attempts."""
+    workdir = copy_project(tmp_path / "project")
+    archive = write_cifar10_archive(tmp_path / "served.tar.gz", n_per_batch=2, n_test=2)
+    with flaky_server(archive.read_bytes(), failures=2, stall=3.0) as (url, requests):
+        result = snakemake(workdir, "--cores", "1", "resources/cifar-10-python.tar.gz", "--config",
+                           f"data_url={url}", f"data_sha256={sha256(archive)}", "download={retries: 1, timeout: 1}")  # fmt: skip
+    assert result.returncode != 0
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("download_data: ")]
+    assert "giving up after 2 attempt(s)" in line and "timed out" in line, line
 
 
 def test_data_md5_from_the_config_is_checked(tmp_path):
