@@ -162,3 +162,37 @@ def test_nets_train_alike_with_and_without_the_cache(cache):
     for name, values in histories[0][1].items():
         for a, b in zip(values, histories[1][1][name]):
             np.testing.assert_array_equal(a, b)
+
+
+# Compiles a small graph through aenet.device.function; prints its result and how many times
+# aesara.function ran (0 when the function came from the cache).
+CHILD = """
+import aesara, aesara.tensor as at, numpy as np
+import aenet
+from aenet import device
+real, calls = aesara.function, []
+aesara.function = lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs)
+w = aesara.shared(np.arange(6, dtype="float32").reshape(3, 2), name="w")
+x = at.matrix("x")
+f = device.function([x], at.maximum(at.dot(x, w) - 7, 0).sum(axis=1))
+print(f(np.ones((2, 3), "float32")).tolist(), len(calls))
+"""
+
+
+def test_processes_compiling_the_same_graph_at_once_share_the_cache_safely(tmp_path):
+    """Two processes compile into one empty cache at the same time; a third finds the function there."""
+    env = {**os.environ, "AENET_CACHE_DIR": str(tmp_path)}
+    env.pop("AESARA_FLAGS", None)  # set for this process by importing aenet, with its cache folder
+    run = lambda: subprocess.Popen([sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE,  # noqa: E731
+                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first, second = run(), run()
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-3000:]
+        assert out.split() == ["[2.0,", "2.0]", "1"]  # x @ w rows are [6, 9]; minus 7, clipped at 0: [0, 2]
+    third = run()
+    out, err = third.communicate(timeout=900)
+    assert third.returncode == 0, err[-3000:]
+    assert out.split() == ["[2.0,", "2.0]", "0"]
+    numpy_major = np.__version__.split(".")[0]
+    assert len(list((tmp_path / "aesara" / f"numpy{numpy_major}" / "functions").glob("*.pkl"))) == 1
