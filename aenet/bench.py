@@ -4,9 +4,11 @@
 net on random data of the post's size (40,000 training samples, batch 128, 10
 classes): aenet through :class:`aenet.nolearn.NeuralNet`, and an equivalent
 PyTorch net (same shapes, Glorot-uniform weights, zero biases, nesterov
-momentum, batch 128, the same thread count).  The two alternate epoch by
-epoch (ABBA...) so that load from other processes hits both alike; medians
-are reported.  Cold and warm compile times are measured in subprocesses, the
+momentum, batch 128, the same thread count), which trains in a process of
+its own, so that neither framework's threads or memory slow the other (idle
+OpenMP threads sleep in both, ``OMP_WAIT_POLICY=PASSIVE``).  The two alternate
+epoch by epoch (ABBA...) so that load from other processes hits both alike;
+medians are reported.  Cold and warm compile times are measured in subprocesses, the
 cold one in an empty aesara compile cache (``AENET_CACHE_DIR``), and the
 jax-cpu device (aesara's JAX backend) in a subprocess when it can be used.
 
@@ -278,32 +280,95 @@ def make_data(net, samples, seed=0):
 
 
 def time_epochs(net, epochs, samples, threads, torch_too=True, log=print, torch_on="cpu"):
-    """Alternate aenet and PyTorch (on ``torch_on``) epochs; return the per-epoch seconds of each."""
+    """Alternate aenet and PyTorch (on ``torch_on``) epochs; return the per-epoch seconds of each.
+
+    aenet trains in this process, PyTorch in one of its own (:func:`_torch_worker`),
+    so that neither framework's thread pools or allocations slow the other.
+    """
     X, y = make_data(net, samples)
     model = build_aenet(net)
     runners = {"aenet": (lambda: aenet_epoch(model, X, y))}
-    if torch_too:
+    worker = _start_torch_worker(net, samples, threads, torch_on) if torch_too else None
+    try:
+        # warm-up on a slice: first-call allocations, lazy initialisation; on a JAX
+        # device a whole epoch, as XLA compiles for each data set size
+        from aenet import device
+
+        warm = min(samples, 8 * BATCH) if device.current() == "cpu" else samples
+        model.fit(X[:warm], y[:warm], epochs=1)
+        if worker is not None:
+            _receive(worker)  # its warm-up is done
+            runners["pytorch"] = lambda: _send(worker, "epoch")
+        times = {name: [] for name in runners}
+        names = list(runners)
+        for epoch in range(epochs):
+            for name in names if epoch % 2 == 0 else names[::-1]:
+                times[name].append(runners[name]())
+            log(f"  {net} epoch {epoch + 1}: " + ", ".join(f"{n} {times[n][-1]:.3f} s" for n in names))
+    finally:
+        if worker is not None:
+            _stop(worker)
+    return times
+
+
+def _torch_worker(net, samples, threads, place, conn):
+    """PyTorch's side of :func:`time_epochs`, in a process of its own: warm up, then one epoch per request."""
+    try:
         import torch
 
         torch.set_num_threads(threads)
-        tmodel = build_torch(net, device=torch_on)
-        Xt, yt = torch.from_numpy(X).to(torch_on), torch.from_numpy(y.astype(np.int64)).to(torch_on)
-        runners["pytorch"] = lambda: torch_epoch(tmodel, Xt, yt)
-    # warm-up on a slice: first-call allocations, lazy initialisation; on a JAX
-    # device a whole epoch, as XLA compiles for each data set size
-    from aenet import device
+        X, y = make_data(net, samples)
+        model = build_torch(net, device=place)
+        Xt, yt = torch.from_numpy(X).to(place), torch.from_numpy(y.astype(np.int64)).to(place)
+        warm = min(samples, 8 * BATCH)
+        torch_epoch(model, Xt[:warm], yt[:warm])
+        conn.send(("ok", os.getpid()))
+        while conn.recv() == "epoch":
+            conn.send(("ok", torch_epoch(model, Xt, yt)))
+    except Exception as error:  # reported by the parent
+        conn.send(("error", f"{type(error).__name__}: {error}"))
 
-    warm = min(samples, 8 * BATCH) if device.current() == "cpu" else samples
-    model.fit(X[:warm], y[:warm], epochs=1)
-    if torch_too:
-        torch_epoch(tmodel, Xt[:warm], yt[:warm])
-    times = {name: [] for name in runners}
-    names = list(runners)
-    for epoch in range(epochs):
-        for name in names if epoch % 2 == 0 else names[::-1]:
-            times[name].append(runners[name]())
-        log(f"  {net} epoch {epoch + 1}: " + ", ".join(f"{n} {times[n][-1]:.3f} s" for n in names))
-    return times
+
+def _start_torch_worker(net, samples, threads, place):
+    """A fresh interpreter (spawn) running :func:`_torch_worker` with aenet's thread settings."""
+    import multiprocessing
+
+    # The child reads these as it starts: the same threads as aenet, and idle threads that
+    # sleep (as aenet's do) instead of spinning while the other framework runs.
+    os.environ.update(OMP_NUM_THREADS=str(threads), OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"))
+    context = multiprocessing.get_context("spawn")
+    conn, child = context.Pipe()
+    proc = context.Process(target=_torch_worker, args=(net, samples, threads, place, child), daemon=True)
+    proc.start()
+    child.close()
+    proc.conn = conn
+    return proc
+
+
+def _send(worker, request):
+    worker.conn.send(request)
+    return _receive(worker)
+
+
+def _receive(worker):
+    try:
+        status, value = worker.conn.recv()
+    except EOFError:
+        raise RuntimeError(f"the PyTorch process ended (exit code {worker.exitcode})") from None
+    if status == "error":
+        raise RuntimeError(f"PyTorch: {value}")
+    return value
+
+
+def _stop(worker):
+    try:
+        worker.conn.send("stop")
+    except OSError:
+        pass
+    worker.join(timeout=30)
+    if worker.is_alive():
+        worker.kill()
+        worker.join()
 
 
 def self_check(nets, steps=SELF_CHECK_STEPS, rtol=SELF_CHECK_RTOL):

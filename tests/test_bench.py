@@ -1,5 +1,6 @@
 """aenet.bench: the FLOP counts, the PyTorch twin nets, and a smoke run (no timings asserted)."""
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -114,3 +115,25 @@ def test_rewrites_really_off_for_the_reference(back_to_cpu):
     types = {type(node.op) for node in model.train_iter_.maker.fgraph.apply_nodes}
     ours = {t.__module__ for t in types if t.__module__.startswith("aenet")}
     assert BatchedCorr not in types and ours == {"aenet.conv"}  # aesara's CorrMM, made to compile
+
+
+@pytest.mark.skipif(torch_missing, reason="PyTorch is not installed (optional; make bench installs it)")
+def test_pytorch_trains_in_a_process_of_its_own():
+    worker = bench._start_torch_worker("mlp", 2 * bench.BATCH, 1, "cpu")
+    try:
+        assert bench._receive(worker) == worker.pid != os.getpid()  # ready, after its warm-up
+        assert 0 < bench._send(worker, "epoch") < 60
+    finally:
+        bench._stop(worker)
+    assert worker.exitcode == 0
+
+
+@pytest.mark.skipif(torch_missing, reason="PyTorch is not installed (optional; make bench installs it)")
+def test_pytorch_process_failure_is_reported():
+    worker = bench._start_torch_worker("mlp", bench.BATCH, 1, "no-such-device")
+    try:
+        with pytest.raises(RuntimeError, match="^PyTorch: RuntimeError: .*no-such-device"):
+            bench._receive(worker)
+    finally:
+        bench._stop(worker)
+
