@@ -137,3 +137,16 @@ def test_pytorch_process_failure_is_reported():
     finally:
         bench._stop(worker)
 
+
+
+def test_self_check_on_jax_cpu_agrees_with_the_c_backend(jax_cpu):
+    assert bench.self_check(["mlp", "cnn"]) <= bench.SELF_CHECK_RTOL
+    from aenet import device
+
+    assert device.current() == "jax-cpu"  # left on the device it checked
+
+
+def test_self_check_fails_loudly_when_the_device_disagrees(jax_cpu):
+    """A negative tolerance no difference can meet: the error shows both devices' losses."""
+    with pytest.raises(AssertionError, match=r"^mlp: the losses of 3 steps on jax-cpu \(.*\) differ from the cpu's"):
+        bench.self_check(["mlp"], rtol=-1.0)
