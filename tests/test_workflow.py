@@ -495,6 +495,18 @@ def test_metrics_and_history_per_model(e2e):
         assert np.isfinite(history.to_numpy(dtype=float)).all()
 
 
+def test_threads_from_the_config_reach_the_training_job(e2e, tmp_path):
+    """threads=1 (not all of --cores 2): the job gets 1 thread, sets it, and records it."""
+    d = tmp_path / "project"
+    shutil.copytree(e2e["dir"], d, symlinks=True)
+    result = snakemake(d, "--cores", "2", "results/metrics/mlp_cpu.json", "--forcerun", "train_model",
+                       *e2e["config"], "threads=1")  # fmt: skip
+    assert result.returncode == 0, output(result)[-3000:]
+    assert job_threads(output(result), "train_model") == [1]
+    metrics = json.loads((d / "results/metrics/mlp_cpu.json").read_text())
+    assert metrics["threads"] == 1 and metrics["epochs"] == 1
+
+
 def test_train_log_holds_the_epoch_table(e2e):
     log = (e2e["dir"] / "logs/train/cnn_cpu.log").read_text()
     assert "learnable parameters" in log
