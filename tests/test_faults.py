@@ -336,6 +336,24 @@ def full_disk_scenario(project, data):
     return {"run": failed, "after_failure": after_failure, "rerun": snakemake(project, *args)}
 
 
+def chmod_read_only_scenario(project, data):
+    """The read-only cases without root: the folders made read-only with chmod instead of a tmpfs."""
+    args = ["--cores", "2", TRAIN_TARGET, "--config", *data, *RESUME_CONFIG]
+    found = {}
+    for name, folder in (("outputs", "results/metrics"), ("checkpoints", "results/checkpoints")):
+        path = project / folder
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o555)
+        try:
+            found[name] = snakemake(project, *args)
+        finally:
+            path.chmod(0o755)
+        found[name].listing = sorted(p.name for p in path.iterdir())
+        if name == "outputs":
+            found["train_log_after_outputs"] = (project / TRAIN_LOG).exists()
+    return found
+
+
 def read_only_scenario(project, data):
     """A read-only output folder (snakemake's concern), then a read-only checkpoint folder (the job's)."""
     args = ["--cores", "2", TRAIN_TARGET, "--config", *data, *RESUME_CONFIG]
@@ -397,6 +415,7 @@ SCENARIOS = {
     "lock": lock_scenario,
     "kill": kill_scenario,
     "kill_jax": functools.partial(kill_scenario, device="jax-cpu"),
+    "read_only_chmod": chmod_read_only_scenario,
 }
 MOUNTING = {"full_disk", "read_only"}
 
@@ -416,7 +435,7 @@ def training_faults(tmp_path_factory):
     assert result.returncode == 0, output(result)[-4000:]
 
     def run(name):
-        if name in MOUNTING and mount_skip_reason():
+        if name in MOUNTING and mount_skip_reason() or name == "read_only_chmod" and os.geteuid() == 0:
             return name, None
         project = base / name
         shutil.copytree(prepared, project, symlinks=True)
@@ -489,6 +508,32 @@ def test_read_only_checkpoint_folder_fails_training_with_one_line(training_fault
     assert run.returncode != 0
     (line,) = lines_starting(run.stderr, "train_model: ")
     expected = r"train_model: \[Errno 30\] Read-only file system: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'"
+    assert re.fullmatch(expected, line), line
+    assert run.listing == []
+    assert_no_training_outputs(run.workdir)
+
+
+def chmod_scenario(training_faults):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders; the tmpfs variant above runs instead")
+    return scenario(training_faults, "read_only_chmod")
+
+
+def test_read_only_output_folder_by_permissions_stops_snakemake_before_the_job(training_faults):
+    found = chmod_scenario(training_faults)
+    run = found["outputs"]
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r".*\[Errno 13\] Permission denied: '.*results/metrics.*'", last), last
+    assert not found["train_log_after_outputs"]
+    assert run.listing == []
+
+
+def test_read_only_checkpoint_folder_by_permissions_fails_training_with_one_line(training_faults):
+    run = chmod_scenario(training_faults)["checkpoints"]
+    assert run.returncode != 0
+    (line,) = lines_starting(run.stderr, "train_model: ")
+    expected = r"train_model: \[Errno 13\] Permission denied: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'"
     assert re.fullmatch(expected, line), line
     assert run.listing == []
     assert_no_training_outputs(run.workdir)
