@@ -337,20 +337,22 @@ def full_disk_scenario(project, data):
 
 
 def chmod_read_only_scenario(project, data):
-    """The read-only cases without root: the folders made read-only with chmod instead of a tmpfs."""
+    """The read-only cases without root, the folders made read-only with chmod: first the
+    checkpoint folder (training stops at the first checkpoint), then the metrics folder
+    (snakemake, not being root, lets the job start; it trains, then cannot write)."""
     args = ["--cores", "2", TRAIN_TARGET, "--config", *data, *RESUME_CONFIG]
     found = {}
-    for name, folder in (("outputs", "results/metrics"), ("checkpoints", "results/checkpoints")):
+    for name, folder in (("checkpoints", "results/checkpoints"), ("outputs", "results/metrics")):
         path = project / folder
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o555)
         try:
             found[name] = snakemake(project, *args)
         finally:
-            path.chmod(0o755)
-        found[name].listing = sorted(p.name for p in path.iterdir())
-        if name == "outputs":
-            found["train_log_after_outputs"] = (project / TRAIN_LOG).exists()
+            if path.exists():  # snakemake may remove a folder it left empty
+                path.chmod(0o755)
+        found[name].listing = sorted(p.name for p in path.iterdir()) if path.exists() else []
+    found["checkpoint_history"] = read_checkpoint_history(project / CHECKPOINT)
     return found
 
 
@@ -519,16 +521,6 @@ def chmod_scenario(training_faults):
     return scenario(training_faults, "read_only_chmod")
 
 
-def test_read_only_output_folder_by_permissions_stops_snakemake_before_the_job(training_faults):
-    found = chmod_scenario(training_faults)
-    run = found["outputs"]
-    assert run.returncode != 0
-    last = run.stderr.strip().splitlines()[-1]
-    assert re.fullmatch(r".*\[Errno 13\] Permission denied: '.*results/metrics.*'", last), last
-    assert not found["train_log_after_outputs"]
-    assert run.listing == []
-
-
 def test_read_only_checkpoint_folder_by_permissions_fails_training_with_one_line(training_faults):
     run = chmod_scenario(training_faults)["checkpoints"]
     assert run.returncode != 0
@@ -537,6 +529,18 @@ def test_read_only_checkpoint_folder_by_permissions_fails_training_with_one_line
     assert re.fullmatch(expected, line), line
     assert run.listing == []
     assert_no_training_outputs(run.workdir)
+
+
+def test_read_only_output_folder_by_permissions_fails_with_one_line_and_keeps_the_checkpoint(training_faults):
+    found = chmod_scenario(training_faults)
+    run = found["outputs"]
+    assert run.returncode != 0
+    (line,) = lines_starting(run.stderr, "train_model: ")
+    assert re.fullmatch(r"train_model: \[Errno 13\] Permission denied: '.*results/metrics/\.mlp_cpu\.json\.tmp-.*'",
+                        line), line  # fmt: skip
+    assert run.listing == []
+    assert_no_training_outputs(run.workdir)
+    assert len(found["checkpoint_history"]) == RESUME_EPOCHS  # a rerun, with room, only writes the outputs
 
 
 def test_second_snakemake_is_refused_by_the_lock_and_the_first_completes(training_faults):

@@ -40,6 +40,6 @@ try:
         history=snakemake.output.history,
         metrics=snakemake.output.metrics,
     )
+    remove_checkpoint(snakemake.params.checkpoint)
 except (FloatingPointError, OSError) as error:
     fail(error)
-remove_checkpoint(snakemake.params.checkpoint)
