@@ -505,28 +505,21 @@ def test_read_only_output_folder_stops_snakemake_before_the_job(training_faults)
     assert run.listing == []
 
 
-def test_read_only_checkpoint_folder_fails_training_with_one_line(training_faults):
-    run = scenario(training_faults, "read_only")["checkpoints"]
-    assert run.returncode != 0
-    (line,) = lines_starting(run.stderr, "train_model: ")
-    expected = r"train_model: \[Errno 30\] Read-only file system: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'"
-    assert re.fullmatch(expected, line), line
-    assert run.listing == []
-    assert_no_training_outputs(run.workdir)
-
-
 def chmod_scenario(training_faults):
     if os.geteuid() == 0:
         pytest.skip("root writes into read-only folders; the tmpfs variant above runs instead")
     return scenario(training_faults, "read_only_chmod")
 
 
-def test_read_only_checkpoint_folder_by_permissions_fails_training_with_one_line(training_faults):
-    run = chmod_scenario(training_faults)["checkpoints"]
+@pytest.mark.parametrize(
+    "variant, error", [("tmpfs", r"\[Errno 30\] Read-only file system"), ("chmod", r"\[Errno 13\] Permission denied")]
+)
+def test_read_only_checkpoint_folder_fails_training_with_one_line(training_faults, variant, error):
+    found = scenario(training_faults, "read_only") if variant == "tmpfs" else chmod_scenario(training_faults)
+    run = found["checkpoints"]
     assert run.returncode != 0
     (line,) = lines_starting(run.stderr, "train_model: ")
-    expected = r"train_model: \[Errno 13\] Permission denied: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'"
-    assert re.fullmatch(expected, line), line
+    assert re.fullmatch(rf"train_model: {error}: '.*results/checkpoints/\.mlp_cpu\.npz\.tmp-.*'", line), line
     assert run.listing == []
     assert_no_training_outputs(run.workdir)
 
