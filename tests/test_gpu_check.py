@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 import zipfile
 from pathlib import Path
 
@@ -99,11 +100,23 @@ def _finished_run(out, device="jax-cpu", used=None):
     return out
 
 
-def test_verify_accepts_a_complete_run(tmp_path):
+def gpu_used_device(monkeypatch):
+    """aenet.device.used_device() as a run on an H200 with JAX's CUDA 13 plugin writes it."""
+    from aenet import device
+
+    h200 = types.SimpleNamespace(platform="gpu", device_kind="NVIDIA H200", id=0)
+    cuda = {"plugin": "jax-cuda13-plugin", "version": "0.11.2"}
+    monkeypatch.setitem(device._current, "jax_device", h200)
+    monkeypatch.setitem(device._current, "cuda", cuda)
+    return device.used_device()
+
+
+def test_verify_accepts_a_complete_run(tmp_path, monkeypatch):
     assert gpu_check.verify(_finished_run(tmp_path), "jax-cpu") == ["cnn", "mlp"]
     (tmp_path / "gpu").mkdir()
-    gpu = _finished_run(tmp_path / "gpu", "gpu", "gpu: NVIDIA H200 (aesara JAX backend)")
-    assert gpu_check.verify(gpu, "gpu") == ["cnn", "mlp"]
+    used = gpu_used_device(monkeypatch)
+    assert used == "gpu: NVIDIA H200 (aesara JAX backend, jax-cuda13-plugin 0.11.2)"
+    assert gpu_check.verify(_finished_run(tmp_path / "gpu", "gpu", used), "gpu") == ["cnn", "mlp"]
 
 
 def test_verify_refuses_a_cpu_run_as_gpu(tmp_path):

@@ -19,9 +19,10 @@ from pathlib import Path
 
 CLASSES = (  # aenet.data.LABEL_NAMES (aenet is not importable where this runs)
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-# What aenet.device.used_device() starts with on each device: the hardware that computed.
+# What aenet.device.used_device() starts with on each device (the hardware that computed)
+# and what it holds (the backend; on gpu also the CUDA plugin: "(aesara JAX backend, jax-cuda13-plugin 0.11.2)").
 USED_DEVICE = {"cpu": ("cpu: ", "(aesara C backend)"), "jax-cpu": ("cpu: ", "(aesara JAX backend)"),
-               "gpu": (("gpu: ", "cuda: "), "(aesara JAX backend)")}
+               "gpu": (("gpu: ", "cuda: "), "(aesara JAX backend, ")}
 
 
 class CheckError(Exception):
@@ -98,8 +99,8 @@ def versions():
 
 
 def check_used_device(where, device, used):
-    start, end = USED_DEVICE[device]
-    if not (isinstance(used, str) and used.startswith(start) and used.endswith(end)):
+    start, backend = USED_DEVICE[device]
+    if not (isinstance(used, str) and used.startswith(start) and backend in used):
         raise CheckError(f"{where}: used_device {used!r} is not {device}")
 
 
