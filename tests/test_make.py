@@ -1,4 +1,5 @@
 """The Makefile's choice of Python: 3.11 to 3.13 for the default lock, with a one-line refusal otherwise."""
+import os
 import shutil
 import subprocess
 import sys
@@ -19,13 +20,17 @@ def fake_python(tmp_path, version):
     return path
 
 
+def run_make(*args):
+    """make in the repository, without the variables a make running these tests passed on (make test-numpy1)."""
+    passed_on = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTHON", "VENV", "LOCK", "SUPPORTED"}
+    env = {k: v for k, v in os.environ.items() if k not in passed_on}
+    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), *args],
+                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+
+
 def make_venv(tmp_path, python, *extra):
     venv = tmp_path / "venv"
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), "venv", f"PYTHON={python}", f"VENV={venv}", *extra],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    return result, venv
+    return run_make("venv", f"PYTHON={python}", f"VENV={venv}", *extra), venv
 
 
 @pytest.mark.parametrize("version", [(3, 10, 14), (3, 14, 0)])
@@ -47,5 +52,5 @@ def test_the_numpy1_lock_refuses_python_3_13(tmp_path):
     assert result.returncode != 0
     assert "is Python 3.13; requirements-numpy1.lock needs Python 3.11 3.12" in result.stderr
     assert not venv.exists()
-    dry = subprocess.run(["make", "-n", "-C", str(ROOT), "test-numpy1"], capture_output=True, text=True, timeout=60)
+    dry = run_make("-n", "test-numpy1")
     assert 'SUPPORTED="3.11 3.12"' in dry.stdout and "LOCK=requirements-numpy1.lock" in dry.stdout
