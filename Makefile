@@ -16,11 +16,11 @@ GPU_PYTHON ?= 3.12
 
 .PHONY: run test test-numpy1 venv bench bench-gpu gpu-bundle gpu-rehearsal lint clean
 
-$(STAMP): $(LOCK) pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml workflow/pyproject.toml
 	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(None if v in "$(SUPPORTED)".split() else "$(PYTHON) is Python " + v + "; $(LOCK) needs Python $(SUPPORTED): run make PYTHON=python3.X with one of those")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps -r $(LOCK)
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e ./workflow
 	touch $@
 
 venv: $(STAMP)
@@ -45,13 +45,13 @@ $(TORCH): $(STAMP)
 	touch $@
 
 bench: $(TORCH)
-	$(BIN)/python -m aenet.bench $(BENCH_ARGS)
+	$(BIN)/python -m cifarbench.bench $(BENCH_ARGS)
 
 # The same table with aenet on the GPU (needs JAX's CUDA plugin: README, "GPU"):
 # stops at once, naming what is missing, without one; checks first that a few
 # training steps give the CPU's losses.
 bench-gpu: $(STAMP)
-	$(BIN)/python -m aenet.bench --device gpu $(BENCH_ARGS)
+	$(BIN)/python -m cifarbench.bench --device gpu $(BENCH_ARGS)
 
 # Wheels for a GPU host without internet (README, "Offline GPU check").
 gpu-bundle: $(STAMP)

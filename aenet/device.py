@@ -15,7 +15,7 @@ CUDA 13 or CUDA 12 plugin, whichever is installed at jaxlib's version
 is an error naming both versions.
 
 On the JAX devices, aenet's JAX implementations of the convolution, pooling
-and softmax Ops are registered (:mod:`aenet.jax_ops`), 64-bit types are off
+and softmax Ops are registered (:mod:`aenet.jax`), 64-bit types are off
 (float32 stays float32), computations are pinned to the selected platform's
 first device, and float32 matrix products and convolutions run at full
 float32 precision (``jax_default_matmul_precision="highest"``): without it,
@@ -74,7 +74,7 @@ def configure(name, excluding=()):
             mode = mode.excluding(*excluding)
     else:
         jax_dev, cuda = _start_jax(name)
-        from aenet.jax_ops import JAX_MODE
+        from aenet.jax import JAX_MODE
 
         mode = JAX_MODE
     _current.update(name=name, mode=mode, jax_device=jax_dev, cuda=cuda)
@@ -98,8 +98,8 @@ def function(inputs, outputs, updates=None):
 
     On ``cpu`` this is ``aesara.function(..., mode=mode())`` (the shared
     variables already live in host memory), kept in
-    :mod:`aenet.function_cache` so that later runs skip the graph rewrites.  On the JAX devices it is an
-    :class:`aenet.jax_ops.DeviceFunction`: parameters, optimizer state and
+    :mod:`aenet.compile.function_cache` so that later runs skip the graph rewrites.  On the JAX devices it is an
+    :class:`aenet.jax.DeviceFunction`: parameters, optimizer state and
     random streams stay on the device between calls, one copy per shared
     variable for all such functions, and outputs are device arrays.  Either
     way ``sync()`` puts the latest values into the shared variables (call it
@@ -107,12 +107,12 @@ def function(inputs, outputs, updates=None):
     set on the shared variables to the device.
     """
     if current() == "cpu":
-        from aenet import function_cache
+        from aenet.compile import function_cache
 
         compiled = function_cache.function(inputs, outputs, updates=updates, mode=mode(), allow_input_downcast=True)
         compiled.sync = compiled.reload = lambda: None
         return compiled
-    from aenet.jax_ops import DeviceFunction
+    from aenet.jax import DeviceFunction
 
     return DeviceFunction(inputs, outputs, updates=updates, mode=mode())
 

@@ -3,7 +3,7 @@
 #   bash tools/gpu-bundle.sh PYVER OUTDIR        e.g. 3.12 build/gpu-bundle
 # OUTDIR gets, for Linux x86_64 CPython PYVER, every package the workflow needs
 # that the host lacks (tools/gpu_bundle.py; the host's packages are listed in
-# tools/gpu-host.lock, or $GPU_HOST_LOCK), this project's wheel,
+# tools/gpu-host.lock, or $GPU_HOST_LOCK), the wheels of aenet and cifarbench,
 # host-requirements.txt (a copy of that host lock, checked by tools/gpu-check.sh)
 # and bundle-requirements.txt (what is bundled).  It is built in a temporary
 # folder beside OUTDIR, which then replaces OUTDIR.  Needs PyPI; at most 40 MiB.
@@ -23,7 +23,7 @@ mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d "$(dirname "$out")/.gpu-bundle.XXXXXX")
 trap 'rm -rf "$tmp" "$tmp.old"' EXIT
 "$python" "$root/tools/gpu_bundle.py" "$pyver" "$tmp" "$host_lock" > "$tmp/bundle-requirements.txt"
-"$python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$tmp" "$root"
+"$python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$tmp" "$root" "$root/workflow"
 cp "$host_lock" "$tmp/host-requirements.txt"
 
 bytes=$(find "$tmp" -type f -printf '%s\n' | awk '{s += $1} END {print s}')

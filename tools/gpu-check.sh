@@ -14,7 +14,7 @@
 # and DEVICE.  Exits non-zero when a step fails, after copying what exists.
 # Settings: PYTHON (default python3); GPU_CHECK_CONFIG, more --config items,
 # shell-quoted ("'mlp={epochs: 1}' 'cnn={epochs: 1}'"); GPU_CHECK_BENCH_ARGS,
-# more options of python -m aenet.bench (--quick).
+# more options of python -m cifarbench.bench (--quick).
 set -euo pipefail
 die() { echo "gpu-check: $*" >&2; exit 2; }
 [[ $# -eq 3 || $# -eq 4 ]] || die "usage: bash tools/gpu-check.sh BUNDLE DATA OUTDIR [gpu|jax-cpu]"
@@ -73,11 +73,11 @@ export PYTHONPATH=$tmp/site${PYTHONPATH:+:$PYTHONPATH}
 "$python" "$root/tools/gpu_check.py" versions | tee "$out/versions.txt"
 
 step "data: $data"
-layout=$("$python" -m aenet.cifar_jpeg --layout "$data")
+layout=$("$python" -m cifarbench.cifar_jpeg --layout "$data")
 archive=$data
 if [[ $layout == jpeg ]]; then
     archive=$tmp/cifar-10-python.tar.gz
-    "$python" -m aenet.cifar_jpeg "$data" "$archive"
+    "$python" -m cifarbench.cifar_jpeg "$data" "$archive"
 fi
 sha256=$(sha256sum "$archive" | cut -d' ' -f1)
 echo "$layout layout; archive $archive, sha256 $sha256"
@@ -89,8 +89,8 @@ if ! "$python" -m snakemake --snakefile "$root/Snakefile" --configfile "$root/co
     failed+=(workflow)
 fi
 
-step "python -m aenet.bench --device $device"
-if ! "$python" -m aenet.bench --device "$device" --epochs 3 --threads "$cores" --output "$out/bench.md" \
+step "python -m cifarbench.bench --device $device"
+if ! "$python" -m cifarbench.bench --device "$device" --epochs 3 --threads "$cores" --output "$out/bench.md" \
     "${extra_bench[@]}" 2>&1 | tee "$out/bench.log"; then
     failed+=(bench)
 fi

@@ -17,7 +17,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-CLASSES = (  # aenet.data.LABEL_NAMES (aenet is not importable where this runs)
+CLASSES = (  # cifarbench.data.LABEL_NAMES (aenet is not importable where this runs)
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # What aenet.device.used_device() starts with on each device (the hardware that computed)
 # and what it holds (the backend; on gpu also the CUDA plugin: "(aesara JAX backend, jax-cuda13-plugin 0.11.2)").

@@ -102,9 +102,9 @@ def nesterov_momentum(loss_or_grads, params, learning_rate, momentum=0.9):
 
     The same updates, in the same order (the parameters, then their
     velocities); float parameters are updated by one fused Op each
-    (:class:`aenet.momentum.NesterovStep`), which compiles faster.
+    (:class:`aenet.cpu.momentum.NesterovStep`), which compiles faster.
     """
-    from aenet.momentum import DTYPES, nesterov_step
+    from aenet.cpu.momentum import DTYPES, nesterov_step
 
     if not all(param.dtype in DTYPES for param in params):
         return apply_nesterov_momentum(sgd(loss_or_grads, params, learning_rate), momentum=momentum)

@@ -3,7 +3,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from aenet.report import plot_summary, summarize, write_summary  # noqa: E402
+from cifarbench.report import plot_summary, summarize, write_summary  # noqa: E402
 
 summary = summarize(snakemake.input.metrics)
 write_summary(summary, snakemake.output.summary)

@@ -5,7 +5,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from aenet.atomic import write_json_atomic  # noqa: E402
 from aenet.device import DeviceError  # noqa: E402
-from aenet.devinfo import describe  # noqa: E402
+from cifarbench.devinfo import describe  # noqa: E402
 
 try:
     info = describe(snakemake.wildcards.device)

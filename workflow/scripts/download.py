@@ -3,7 +3,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from aenet.data import ChecksumError, DownloadError, fetch  # noqa: E402
+from cifarbench.data import ChecksumError, DownloadError, fetch  # noqa: E402
 
 try:
     fetch(

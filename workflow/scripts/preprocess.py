@@ -4,8 +4,8 @@ from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from aenet.data import DataError, read_cifar10  # noqa: E402
-from aenet.preprocess import preprocess, save_arrays  # noqa: E402
+from cifarbench.data import DataError, read_cifar10  # noqa: E402
+from cifarbench.preprocess import preprocess, save_arrays  # noqa: E402
 
 try:
     data = read_cifar10(snakemake.input.archive)

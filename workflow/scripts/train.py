@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
 
-from aenet.backend import set_num_threads  # noqa: E402
-from aenet.experiment import discard_temp_files, remove_checkpoint, run_experiment, write_outputs  # noqa: E402
+from aenet.compile.settings import set_num_threads  # noqa: E402
+from cifarbench.experiment import discard_temp_files, remove_checkpoint, run_experiment, write_outputs  # noqa: E402
 
 
 def fail(error):
