@@ -16,7 +16,7 @@ GPU_PYTHON ?= 3.12
 
 .PHONY: run test test-numpy1 venv bench bench-gpu gpu-bundle gpu-rehearsal lint clean
 
-$(STAMP): $(LOCK) pyproject.toml workflow/pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml workflow/pyproject.toml aenet_import_hook.py aenet.pth
 	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(None if v in "$(SUPPORTED)".split() else "$(PYTHON) is Python " + v + "; $(LOCK) needs Python $(SUPPORTED): run make PYTHON=python3.X with one of those")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps -r $(LOCK)

@@ -1,11 +1,11 @@
 """Let ``import aesara`` come before ``import aenet``, as in Lasagne-era code.
 
 aenet installs ``aenet.pth``, which imports this module when Python starts.
-It only adds a finder to ``sys.meta_path``.  When a program imports aesara
-before aenet, the finder runs ``import aenet`` first (numpy 2 compatibility,
-the BLAS and the compile cache, which must be settled before aesara's own
-code runs), then aesara, then :func:`aenet.finish_setup` (aenet's C Ops and
-rewrites).  Once aenet is imported the finder stands aside.
+It only adds a finder to ``sys.meta_path``.  When a program imports aesara,
+the finder runs ``import aenet`` first (numpy 2 compatibility, the BLAS and
+the compile cache, which must be settled before aesara's own code runs),
+then aesara, then :func:`aenet.finish_setup` (aenet's numpy 2 patches, C
+Ops and rewrites).  Once aesara is imported the finder stands aside.
 """
 import importlib.abc
 import importlib.machinery
@@ -39,7 +39,7 @@ class AesaraFinder(importlib.abc.MetaPathFinder):
     """Finds aesara with the other finders and wraps its loader in :class:`_AesaraLoader`."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != "aesara" or "aenet" in sys.modules:
+        if name != "aesara" or "aesara" in sys.modules:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None:

@@ -25,11 +25,16 @@ RAVEL_AXIS = -(2**31)
 PATCH_MARK = "aenet-numpy2-1"
 
 
-def numpy2():
-    """Whether the installed numpy is 2.x or newer."""
+def numpy_major():
+    """The installed numpy's major version."""
     import numpy as np
 
-    return int(np.__version__.split(".")[0]) >= 2
+    return int(np.__version__.split(".")[0])
+
+
+def numpy2():
+    """Whether the installed numpy is 2.x or newer."""
+    return numpy_major() >= 2
 
 
 # -- Python names numpy 2.0 removed (NEP 52) -----------------------------------

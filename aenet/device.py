@@ -31,6 +31,8 @@ import time
 from collections import namedtuple
 from pathlib import Path
 
+import aenet
+
 DEVICES = ("cpu", "gpu", "jax-cpu")
 JAX_PLATFORM = {"gpu": "cuda", "jax-cpu": "cpu"}
 # The jax releases aenet runs on: from 0.7.1, the last one for numpy < 2, through 0.12.
@@ -66,6 +68,7 @@ def configure(name, excluding=()):
         raise ValueError(f"unknown device {name!r}; expected one of {', '.join(DEVICES)}")
     if excluding and name != "cpu":
         raise ValueError(f"excluding= applies to the cpu device only, not {name!r}")
+    aenet.require_aesara()
     if name == "cpu":
         from aesara.compile.mode import get_mode
 

@@ -19,6 +19,17 @@ def restore_lasagne_rng():
     set_rng(saved)
 
 
+@pytest.fixture(autouse=True)
+def restore_thread_settings():
+    """Leave OMP_NUM_THREADS as each test found it (setting a thread count writes it)."""
+    saved = os.environ.get("OMP_NUM_THREADS")
+    yield
+    if saved is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = saved
+
+
 @pytest.fixture
 def back_to_cpu():
     """Leave aenet on the cpu device after a test that configures another."""

@@ -17,8 +17,9 @@ import sys
 import tarfile
 from pathlib import Path
 
-CLASSES = (  # cifarbench.data.LABEL_NAMES (aenet is not importable where this runs)
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+sys.path.append(str(Path(__file__).resolve().parents[1] / "workflow"))  # cifarbench, where not installed
+from cifarbench.data import LABEL_NAMES as CLASSES  # noqa: E402  (numpy only, no aenet)
+
 # What aenet.device.used_device() starts with on each device (the hardware that computed)
 # and what it holds (the backend; on gpu also the CUDA plugin: "(aesara JAX backend, jax-cuda13-plugin 0.11.2)").
 USED_DEVICE = {"cpu": ("cpu: ", "(aesara C backend)"), "jax-cpu": ("cpu: ", "(aesara JAX backend)"),

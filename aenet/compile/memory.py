@@ -5,13 +5,13 @@ last reader has run (``allow_gc``), and allocates it again on the next call.
 glibc serves blocks above its mmap threshold (128 KiB, raised dynamically to
 at most a few MiB) with fresh ``mmap`` pages and hands large free blocks at
 the top of the heap back to the kernel, so every training step faults in its
-intermediates again: on the post's CNN about 6,900 page faults (27 MiB) per
-batch of 128, which doubled the step time on a 2-core machine.
+intermediates again (README, "Benchmark", gives what that costs the post's CNN).
 
 :func:`keep_freed_memory` raises glibc's mmap threshold to its maximum
 (32 MiB) and its trim threshold to 1 GiB, so freed blocks are reused from the
 heap without faults.  The process keeps its peak heap size instead of
-returning it to the kernel.  ``import aenet`` applies it on glibc systems;
+returning it to the kernel.  aenet's set-up (:func:`aenet.require_aesara`)
+applies it on glibc systems;
 ``AENET_KEEP_FREED_MEMORY=0`` in the environment turns it off.  aesara's own
 ``allow_gc=False`` flag has the same effect on aesara's intermediates (it
 keeps every function's buffers between calls), if set before aesara is

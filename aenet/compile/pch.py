@@ -1,13 +1,13 @@
 """Precompiled headers for aesara's C modules.
 
 Every C module aesara compiles starts with the same headers (Python, numpy,
-the C++ library); parsing them is about two thirds of the second g++ spends on
-a module.  :func:`enable` precompiles them once per compiler and flag set, in
-two variants (with and without OpenMP), and adds ``-include`` to aesara's
-``gcc__cxxflags``.  g++ uses the variant whose flags match the module's and
-reads the plain header when none does: a mismatch costs time, never
-correctness.  ``-g0`` drops the debug information aesara asks for, which
-nobody reads and which costs a further tenth of the compile.
+the C++ library), and parsing them is most of a small module's compile time.
+:func:`enable` has them precompiled at aesara's first compile, once per
+compiler and flag set, in two variants (with and without OpenMP), and adds
+``-include`` to every g++ command line aesara runs.  g++ uses the variant
+whose flags match the module's and reads the plain header when none does: a
+mismatch costs time, never correctness.  ``-g0`` drops the debug information
+aesara asks for, which nobody reads.
 """
 import hashlib
 import os
@@ -59,7 +59,7 @@ def module_flags():
 
 
 def _without_ours(flags):
-    """``flags`` without the ones :func:`enable` adds."""
+    """``flags`` without the ones :func:`enable` adds (and no ``-g0``)."""
     kept, i = [], 0
     while i < len(flags):
         if flags[i] == "-include" and flags[i + 1 : i + 2] and flags[i + 1].endswith(HEADER_NAME):
@@ -127,19 +127,49 @@ def build(target, compiler, flags, variants=VARIANTS):
 
 
 def enable(cache):
-    """Precompile the headers (once) and have aesara's g++ calls include them."""
-    import aesara
+    """Have aesara's g++ calls include the precompiled headers, built (once) at the first compile.
+
+    Nothing runs now: aesara's compiler entry point is wrapped so that its
+    first call builds the headers in ``cache`` and every call adds
+    ``-include`` to the command line (not to ``gcc__cxxflags``, so module and
+    function cache keys do not depend on it).
+    """
+    from aesara.link.c.cmodule import GCC_compiler
 
     if os.environ.get("AENET_PRECOMPILED_HEADERS", "1") == "0":
-        return None
-    flags = module_flags()
-    target = pch_dir(cache, aesara.config.cxx, flags)
-    try:
-        build(target, aesara.config.cxx, flags)
-    except (OSError, RuntimeError) as error:
-        warnings.warn(f"aenet: headers not precompiled in {target} ({error}); "
-                      "C modules compile about 2.5x slower", PchWarning, stacklevel=2)
-        return None
-    user = _without_ours(aesara.config.gcc__cxxflags.split())
-    aesara.config.gcc__cxxflags = " ".join(user + ["-g0", "-include", str(target / HEADER_NAME)])
-    return target
+        return
+    compile_str = GCC_compiler.compile_str
+    if getattr(compile_str, "pch_cache", None) is not None:
+        return
+
+    def with_header(module_name, src_code, location=None, include_dirs=None, lib_dirs=None,
+                    libs=None, preargs=None, *args, **kwargs):
+        preargs = list(preargs or [])
+        header = header_for(cache)
+        if header is not None:
+            preargs = _without_ours(preargs) + ["-g0", "-include", str(header)]
+        return compile_str(module_name, src_code, location, include_dirs, lib_dirs, libs, preargs,
+                           *args, **kwargs)
+
+    with_header.pch_cache = cache
+    GCC_compiler.compile_str = staticmethod(with_header)
+
+
+_built = {}
+
+
+def header_for(cache):
+    """The precompiled header in ``cache`` for aesara's compiler and flags, built on first use; None if it fails."""
+    import aesara
+
+    if cache not in _built:
+        flags = module_flags()
+        target = pch_dir(cache, aesara.config.cxx, flags)
+        try:
+            build(target, aesara.config.cxx, flags)
+            _built[cache] = target / HEADER_NAME
+        except (OSError, RuntimeError) as error:
+            warnings.warn(f"aenet: headers not precompiled in {target} ({error}); "
+                          "C modules compile about 2.5x slower", PchWarning, stacklevel=2)
+            _built[cache] = None
+    return _built[cache]

@@ -31,11 +31,10 @@ def compile_dir():
     some of its modules by its own version only, so numpy 1 and numpy 2
     builds must live apart.
     """
-    import numpy as np
+    from aenet.compat import numpy_major
 
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "aenet"
-    numpy_major = np.__version__.split(".")[0]
-    return Path(os.environ.get("AENET_CACHE_DIR", default)) / "aesara" / f"numpy{numpy_major}"
+    return Path(os.environ.get("AENET_CACHE_DIR", default)) / "aesara" / f"numpy{numpy_major()}"
 
 
 def openblas_library():
@@ -62,8 +61,9 @@ def aesara_flags():
     from aenet.compat import compile_flags
 
     flags = {"floatX": "float32", "base_compiledir": str(compile_dir()), "blas__ldflags": ""}
-    if compile_flags():
-        flags["gcc__cxxflags"] = " ".join(compile_flags())
+    numpy_flags = compile_flags()
+    if numpy_flags:
+        flags["gcc__cxxflags"] = " ".join(numpy_flags)
     library = openblas_library()
     if library is None:
         warnings.warn(

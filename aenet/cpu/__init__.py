@@ -12,6 +12,8 @@ Importing this package registers the rewrites with aesara's ``optdb``:
 - :mod:`~aenet.cpu.momentum`: the Nesterov update as one Op (used by
   :func:`aenet.lasagne.updates.nesterov_momentum`).
 
-:mod:`~aenet.cpu.threaded` holds the OpenMP base class these Ops share.
+:mod:`~aenet.cpu.threaded` holds the OpenMP base class these Ops share and
+reads their C sources (``c/*.c``); :mod:`~aenet.cpu.graph` holds the graph
+matching the rewrites share.
 """
 from aenet.cpu import conv, corr, dot, fold, fusion, pool  # noqa: F401  (register the rewrites)

@@ -14,6 +14,8 @@ from aesara.graph.rewriting.basic import copy_stack_trace, node_rewriter
 from aesara.tensor.basic import as_tensor_variable
 from aesara.tensor.type import TensorType
 
+from aenet.cpu.graph import FLOAT_DTYPES
+
 with warnings.catch_warnings():  # aesara.tensor.nnet is deprecated but still shipped
     warnings.simplefilter("ignore", DeprecationWarning)
     from aesara.tensor.nnet import corr
@@ -62,45 +64,43 @@ def _supported(node):
     return (
         not node.op.unshared
         and all(isinstance(v.type, TensorType) for v in node.inputs[:2])
-        and node.inputs[0].dtype in ("float32", "float64")
+        and node.inputs[0].dtype in FLOAT_DTYPES
     )
 
 
-@node_rewriter([AbstractConv2d])
-def local_conv2d_corrmm(fgraph, node):
-    """``AbstractConv2d`` -> ``CorrMM`` (a correlation; flip the kernel for a convolution)."""
-    if not _supported(node):
-        return None
-    img, kern = node.inputs
-    out = CorrMM(**_corr_params(node.op))(img, _flip(kern) if node.op.filter_flip else kern)
-    copy_stack_trace(node.outputs[0], out)
-    return [out]
+def _corr_rewrite(name, abstract_op, corr_op, flipped):
+    """The rewrite ``name``: ``abstract_op`` nodes to ``corr_op``.
+
+    With ``filter_flip`` (a convolution, not a correlation) the kernel is
+    flipped: the input at index ``flipped``, or the output when ``flipped``
+    is ``"output"`` (the kernel's gradient).
+    """
+
+    def rewrite(fgraph, node):
+        if not _supported(node):
+            return None
+        inputs = list(node.inputs)
+        flip = node.op.filter_flip
+        if flip and flipped != "output":
+            inputs[flipped] = _flip(inputs[flipped])
+        out = corr_op(**_corr_params(node.op))(*inputs)
+        if flip and flipped == "output":
+            out = _flip(out)
+        copy_stack_trace(node.outputs[0], out)
+        return [out]
+
+    rewrite.__name__ = rewrite.__qualname__ = name
+    rewrite.__doc__ = f"``{abstract_op.__name__}`` -> ``{corr_op.__name__}``."
+    return node_rewriter([abstract_op])(rewrite)
 
 
-@node_rewriter([AbstractConv2d_gradWeights])
-def local_conv2d_gradweights_corrmm(fgraph, node):
-    """``AbstractConv2d_gradWeights`` -> ``CorrMM_gradWeights``."""
-    if not _supported(node):
-        return None
-    img, topgrad, shape = node.inputs
-    out = corr.CorrMM_gradWeights(**_corr_params(node.op))(img, topgrad, shape)
-    if node.op.filter_flip:
-        out = _flip(out)
-    copy_stack_trace(node.outputs[0], out)
-    return [out]
-
-
-@node_rewriter([AbstractConv2d_gradInputs])
-def local_conv2d_gradinputs_corrmm(fgraph, node):
-    """``AbstractConv2d_gradInputs`` -> ``CorrMM_gradInputs``."""
-    if not _supported(node):
-        return None
-    kern, topgrad, shape = node.inputs
-    kern = _flip(kern) if node.op.filter_flip else kern
-    out = corr.CorrMM_gradInputs(**_corr_params(node.op))(kern, topgrad, shape)
-    copy_stack_trace(node.outputs[0], out)
-    return [out]
-
+local_conv2d_corrmm = _corr_rewrite("local_conv2d_corrmm", AbstractConv2d, CorrMM, flipped=1)
+local_conv2d_gradweights_corrmm = _corr_rewrite(
+    "local_conv2d_gradweights_corrmm", AbstractConv2d_gradWeights, corr.CorrMM_gradWeights, flipped="output"
+)
+local_conv2d_gradinputs_corrmm = _corr_rewrite(
+    "local_conv2d_gradinputs_corrmm", AbstractConv2d_gradInputs, corr.CorrMM_gradInputs, flipped=0
+)
 
 for _rewrite in (local_conv2d_corrmm, local_conv2d_gradweights_corrmm, local_conv2d_gradinputs_corrmm):
     conv_groupopt.register(

@@ -24,7 +24,8 @@ Three rewrites, registered in aesara's ``specialize_device`` group with the
 
 All of them give aesara's values bit for bit, except :class:`ChannelSum`,
 whose summation order differs (float32 rounding of the same float64-accurate
-sum).
+sum).  :class:`ChannelSum`'s C code is ``c/channel_sum.c``; the pooling Ops
+fill in :mod:`aenet.cpu.pool`'s templates with the ReLU applied.
 """
 import numpy as np
 from aesara.graph.basic import Apply
@@ -36,7 +37,9 @@ from aesara.tensor.math import Sum
 from aesara.tensor.rewriting.basic import register_specialize_device
 from aesara.tensor.type import TensorType
 
-from aenet.cpu.pool import PARALLEL_MIN_ELEMENTS, MaxPool2D, MaxPool2DGrad, _ThreadedCOp
+from aenet.cpu.graph import FLOAT_DTYPES, commuted_operands, is_elemwise
+from aenet.cpu.pool import MaxPool2D, MaxPool2DGrad
+from aenet.cpu.threaded import PARALLEL_MIN_ELEMENTS, ThreadedCOp, c_source_version, c_template
 
 __all__ = [
     "ChannelSum",
@@ -47,10 +50,8 @@ __all__ = [
     "local_relu_max_pool",
 ]
 
-_DTYPES = ("float32", "float64")
 
-
-class ChannelSum(_ThreadedCOp):
+class ChannelSum(ThreadedCOp):
     """``x.sum(axis=all but 1)`` for a C-contiguous ``(n, c, ...)`` float tensor.
 
     Each ``(n, c)`` plane is summed with eight partial sums of ``x``'s dtype,
@@ -61,7 +62,7 @@ class ChannelSum(_ThreadedCOp):
 
     def make_node(self, x):
         x = as_tensor_variable(x)
-        if x.type.ndim < 2 or x.type.dtype not in _DTYPES:
+        if x.type.ndim < 2 or x.type.dtype not in FLOAT_DTYPES:
             raise TypeError(f"ChannelSum needs a float32/float64 tensor of >= 2 dims, got {x.type}")
         return Apply(self, [x], [TensorType(x.type.dtype, shape=(x.type.shape[1],))()])
 
@@ -84,49 +85,15 @@ class ChannelSum(_ThreadedCOp):
         return ["<stdlib.h>"] + super().c_headers(**kwargs)
 
     def c_code_cache_version(self):
-        return (2, PARALLEL_MIN_ELEMENTS) + self._threads_version()
+        return (3, PARALLEL_MIN_ELEMENTS, c_source_version("channel_sum.c")) + self.threads_version()
 
     def c_code(self, node, name, inputs, outputs, sub):
         (x,) = inputs
         (z,) = outputs
         ndim = node.inputs[0].type.ndim
-        return """
-        {
-            PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
-            if (!xc) { %(fail)s; }
-            const npy_intp N = PyArray_DIMS(xc)[0], C = PyArray_DIMS(xc)[1];
-            npy_intp S = 1;
-            for (int i = 2; i < %(ndim)d; i++) S *= PyArray_DIMS(xc)[i];
-            if (!%(z)s || PyArray_DIMS(%(z)s)[0] != C || !PyArray_IS_C_CONTIGUOUS(%(z)s)) {
-                Py_XDECREF(%(z)s);
-                %(z)s = (PyArrayObject*)PyArray_EMPTY(1, &C, PyArray_TYPE(xc), 0);
-                if (!%(z)s) { Py_DECREF(xc); %(fail)s; }
-            }
-            double* acc = (double*)calloc(C > 0 ? C : 1, sizeof(double));
-            if (!acc) { Py_DECREF(xc); PyErr_NoMemory(); %(fail)s; }
-            const dtype_%(x)s* __restrict__ xp = (const dtype_%(x)s*)PyArray_DATA(xc);
-            const int nt = aenet_threads();
-            #pragma omp parallel for num_threads(nt) if (nt > 1 && N * C * S >= %(min_par)d) schedule(static)
-            for (npy_intp c = 0; c < C; c++) {
-                for (npy_intp n = 0; n < N; n++) {
-                    const dtype_%(x)s* p = xp + (n * C + c) * S;
-                    dtype_%(x)s lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                    npy_intp i = 0;
-                    for (; i + 8 <= S; i += 8)
-                        for (int j = 0; j < 8; j++) lane[j] += p[i + j];
-                    double s = 0;
-                    for (; i < S; i++) s += p[i];
-                    s += ((double)lane[0] + lane[1]) + ((double)lane[2] + lane[3])
-                       + ((double)lane[4] + lane[5]) + ((double)lane[6] + lane[7]);
-                    acc[c] += s;
-                }
-            }
-            dtype_%(z)s* zp = (dtype_%(z)s*)PyArray_DATA(%(z)s);
-            for (npy_intp c = 0; c < C; c++) zp[c] = (dtype_%(z)s)acc[c];
-            free(acc);
-            Py_DECREF(xc);
-        }
-        """ % dict(x=x, z=z, ndim=ndim, fail=sub["fail"], min_par=PARALLEL_MIN_ELEMENTS)
+        return c_template(
+            "channel_sum.c", x=x, z=z, ndim=ndim, fail=sub["fail"], min_par=PARALLEL_MIN_ELEMENTS
+        )
 
 
 @node_rewriter([Sum])
@@ -134,7 +101,7 @@ def local_channel_sum(fgraph, node):
     """``Sum{axis=all but 1}`` of a float tensor (a conv bias gradient) -> :class:`ChannelSum`."""
     (x,) = node.inputs
     ndim = x.type.ndim
-    if ndim < 3 or x.type.dtype not in _DTYPES or node.outputs[0].type.dtype != x.type.dtype:
+    if ndim < 3 or x.type.dtype not in FLOAT_DTYPES or node.outputs[0].type.dtype != x.type.dtype:
         return None
     if node.op.axis is None or tuple(sorted(node.op.axis)) != (0,) + tuple(range(2, ndim)):
         return None
@@ -211,18 +178,9 @@ class MaxPool2DReluGrad(MaxPool2DGrad):
         )
 
 
-def _is_scalar_op(var, scalar_type):
-    node = var.owner
-    return (
-        node is not None
-        and isinstance(node.op, Elemwise)
-        and isinstance(node.op.scalar_op, scalar_type)
-    )
-
-
 def _relu_input(y):
     """``a`` when ``y`` is ``maximum(a, 0)`` (Lasagne's ``rectify``), else None."""
-    if not _is_scalar_op(y, aes.ScalarMaximum) or len(y.owner.inputs) != 2:
+    if not is_elemwise(y, aes.ScalarMaximum) or len(y.owner.inputs) != 2:
         return None
     a, zero = y.owner.inputs
     if zero.type.broadcastable != (True,) * zero.type.ndim or a.type.dtype != y.type.dtype:
@@ -249,12 +207,10 @@ def local_relu_max_pool(fgraph, node):
 @node_rewriter([Elemwise])
 def local_max_pool_relu_grad(fgraph, node):
     """``mul(eq(y, a), MaxPool2DGrad(y, z, gz))`` with ``y = maximum(a, 0)`` -> one Op."""
-    if not isinstance(node.op.scalar_op, aes.Mul) or len(node.inputs) != 2:
-        return None
-    for mask, grad in (node.inputs, node.inputs[::-1]):
+    for mask, grad in commuted_operands(node, aes.Mul):
         if grad.owner is None or type(grad.owner.op) is not MaxPool2DGrad:
             continue
-        if not _is_scalar_op(mask, aes.EQ):
+        if not is_elemwise(mask, aes.EQ):
             continue
         y, z, gz = grad.owner.inputs
         a = _relu_input(y)

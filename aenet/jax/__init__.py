@@ -35,12 +35,16 @@ Modules: :mod:`~aenet.jax.mode` (:data:`JAX_MODE`), :mod:`~aenet.jax.shapes`
 :mod:`~aenet.jax.device_function` (:class:`DeviceFunction`: shared variables
 that stay on the device between calls).
 """
-from aenet import compat
-from aenet.jax import conv, nnet, pool, shapes  # noqa: F401  (register the dispatches)
-from aenet.jax.device_function import DeviceFunction
-from aenet.jax.mode import EXCLUDED_REWRITES, JAX_MODE
-from aenet.jax.pool import pool_output_shape
-from aenet.jax.shapes import HostShapeOp, StaticSpecifyShape
+import aenet
+
+aenet.require_aesara()
+
+from aenet import compat  # noqa: E402
+from aenet.jax import conv, nnet, pool, shapes  # noqa: E402,F401  (register the dispatches)
+from aenet.jax.device_function import DeviceFunction  # noqa: E402
+from aenet.jax.mode import EXCLUDED_REWRITES, JAX_MODE  # noqa: E402
+from aenet.jax.pool import pool_output_shape  # noqa: E402
+from aenet.jax.shapes import HostShapeOp, StaticSpecifyShape  # noqa: E402
 
 compat.patch_jax_random()
 

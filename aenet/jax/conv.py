@@ -1,19 +1,9 @@
 """JAX implementations of aesara's abstract 2-d convolution and its two gradients."""
-import warnings
-
 import jax
 from aesara.link.jax.dispatch import jax_funcify
 
-
-with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from aesara.tensor.nnet.abstract_conv import (
-        AbstractConv2d,
-        AbstractConv2d_gradInputs,
-        AbstractConv2d_gradWeights,
-        border_mode_to_pad,
-    )
 from aenet.jax.mode import as_dtype, constant_ints, static_ints
+from aenet.jax.mode import nnet_conv as C  # noqa: N812
 
 _CONV_DIMENSIONS = ("NCHW", "OIHW", "NCHW")
 
@@ -30,7 +20,7 @@ def _check_conv_op(op):
 def _conv2d(op, img, kern):
     """``AbstractConv2d`` with ``op``'s flags: a convolution when ``filter_flip``, else a correlation."""
     dilated = tuple((k - 1) * d + 1 for k, d in zip(kern.shape[2:], op.filter_dilation))
-    padding = [tuple(p) for p in border_mode_to_pad(op.border_mode, 2, dilated)]
+    padding = [tuple(p) for p in C.border_mode_to_pad(op.border_mode, 2, dilated)]
     if op.filter_flip:
         kern = kern[:, :, ::-1, ::-1]
     return jax.lax.conv_general_dilated(
@@ -44,7 +34,7 @@ def _conv2d(op, img, kern):
     )
 
 
-@jax_funcify.register(AbstractConv2d)
+@jax_funcify.register(C.AbstractConv2d)
 def jax_funcify_AbstractConv2d(op, node=None, **kwargs):
     _check_conv_op(op)
 
@@ -54,37 +44,32 @@ def jax_funcify_AbstractConv2d(op, node=None, **kwargs):
     return abstract_conv2d
 
 
-@jax_funcify.register(AbstractConv2d_gradWeights)
+def _conv_transpose(op, node, wrt):
+    """The gradient of the convolution for ``wrt`` ("kernel" or "image"): its transpose in that argument."""
+    _check_conv_op(op)
+    constant_shape = constant_ints(node.inputs[2]) if node is not None else None
+
+    def conv2d_gradient(known, topgrad, shape):
+        spatial = constant_shape or static_ints(shape, f"the {wrt} shape of a conv2d gradient")
+        if wrt == "kernel":  # known is the image
+            full = (topgrad.shape[1], known.shape[1] // op.num_groups) + spatial
+            def conv(kern): return _conv2d(op, known, kern)  # noqa: E704
+        else:  # known is the kernel
+            full = (topgrad.shape[0], known.shape[1] * op.num_groups) + spatial
+            def conv(img): return _conv2d(op, img, known)  # noqa: E704
+        transpose = jax.linear_transpose(conv, jax.ShapeDtypeStruct(full, known.dtype))
+        return transpose(as_dtype(topgrad, known.dtype))[0]
+
+    return conv2d_gradient
+
+
+@jax_funcify.register(C.AbstractConv2d_gradWeights)
 def jax_funcify_AbstractConv2d_gradWeights(op, node=None, **kwargs):
     """The kernel gradient: the transpose of the convolution, as a function of the kernel."""
-    _check_conv_op(op)
-    constant_shape = constant_ints(node.inputs[2]) if node is not None else None
-
-    def abstract_conv2d_grad_weights(img, topgrad, shape):
-        spatial = constant_shape or static_ints(shape, "the kernel shape of a conv2d gradient")
-        kshp = (topgrad.shape[1], img.shape[1] // op.num_groups) + spatial
-        transpose = jax.linear_transpose(
-            lambda kern: _conv2d(op, img, kern), jax.ShapeDtypeStruct(kshp, img.dtype)
-        )
-        return transpose(as_dtype(topgrad, img.dtype))[0]
-
-    return abstract_conv2d_grad_weights
+    return _conv_transpose(op, node, "kernel")
 
 
-@jax_funcify.register(AbstractConv2d_gradInputs)
+@jax_funcify.register(C.AbstractConv2d_gradInputs)
 def jax_funcify_AbstractConv2d_gradInputs(op, node=None, **kwargs):
     """The image gradient: the transpose of the convolution, as a function of the image."""
-    _check_conv_op(op)
-    constant_shape = constant_ints(node.inputs[2]) if node is not None else None
-
-    def abstract_conv2d_grad_inputs(kern, topgrad, shape):
-        spatial = constant_shape or static_ints(shape, "the image shape of a conv2d gradient")
-        imshp = (topgrad.shape[0], kern.shape[1] * op.num_groups) + spatial
-        transpose = jax.linear_transpose(
-            lambda img: _conv2d(op, img, kern), jax.ShapeDtypeStruct(imshp, kern.dtype)
-        )
-        return transpose(as_dtype(topgrad, kern.dtype))[0]
-
-    return abstract_conv2d_grad_inputs
-
-
+    return _conv_transpose(op, node, "image")

@@ -12,8 +12,6 @@ from aesara.link.jax.dispatch import jax_typify
 
 from aenet.jax.mode import JAX_MODE, canonical
 
-# -- functions whose shared variables stay on the device ------------------------
-
 # The device copy of each shared variable used by a DeviceFunction: one per
 # variable, read and updated by every DeviceFunction, like a GPU shared variable
 # in Theano.  The host value is only refreshed by ``sync``.
@@ -110,7 +108,6 @@ class DeviceFunction:
         for var, value in zip(self.updated, results[n:]):
             _device_values[var] = value
         return results[0] if self.single else list(results[:n])
-
 
 
 def _device_value(value):

@@ -3,13 +3,22 @@
 :data:`JAX_MODE` is aesara's JAX mode without the rewrites that only its C
 backend can use (``conv_opts`` and ``AbstractConvCheck``): in JAX mode the
 abstract convolution Ops stay in the graph for :mod:`aenet.jax.conv`.
+
+The deprecated aesara modules whose Ops the dispatches implement are
+imported here, once, without their warnings.
 """
+import warnings
 
 import jax
 import numpy as np
 from aesara.compile.mode import get_mode
 from aesara.graph.basic import Constant
 
+with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from aesara.tensor.nnet import abstract_conv as nnet_conv  # noqa: F401  (for the dispatches)
+    from aesara.tensor.nnet import basic as nnet_basic  # noqa: F401
+    from aesara.tensor.signal import pool as signal_pool  # noqa: F401
 
 # fast_run rewrites for aesara's C backend only, which JAX mode must skip.
 EXCLUDED_REWRITES = ("conv_opts", "AbstractConvCheck")

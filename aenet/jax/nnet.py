@@ -1,6 +1,4 @@
 """JAX implementations of softmax, cross-entropy, argmax, the Nesterov step and dropout masks."""
-import warnings
-
 import jax
 import jax.numpy as jnp
 from aesara.link.jax.dispatch import jax_funcify
@@ -10,16 +8,13 @@ from aesara.tensor.random.basic import BinomialRV
 
 from aenet.cpu.momentum import NesterovStep
 
-with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from aesara.tensor.nnet.basic import (
-        CrossentropyCategorical1Hot,
-        CrossentropyCategorical1HotGrad,
-        CrossentropySoftmax1HotWithBiasDx,
-        CrossentropySoftmaxArgmax1HotWithBias,
-        SoftmaxWithBias,
-    )
-from aenet.jax.mode import as_dtype, canonical
+from aenet.jax.mode import as_dtype, canonical, nnet_basic
+
+SoftmaxWithBias = nnet_basic.SoftmaxWithBias
+CrossentropySoftmaxArgmax1HotWithBias = nnet_basic.CrossentropySoftmaxArgmax1HotWithBias
+CrossentropySoftmax1HotWithBiasDx = nnet_basic.CrossentropySoftmax1HotWithBiasDx
+CrossentropyCategorical1Hot = nnet_basic.CrossentropyCategorical1Hot
+CrossentropyCategorical1HotGrad = nnet_basic.CrossentropyCategorical1HotGrad
 
 # -- softmax, cross-entropy and argmax ------------------------------------------
 

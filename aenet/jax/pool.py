@@ -1,23 +1,15 @@
 """JAX implementations of aesara's pooling Ops and their gradients (``lax.reduce_window``)."""
 import itertools
 import math
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from aesara.link.jax.dispatch import jax_funcify
 
+from aenet.jax.mode import as_dtype, constant_ints, lowest, signal_pool, static_ints
 
-with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from aesara.tensor.signal.pool import (
-        AveragePoolGrad,
-        DownsampleFactorMaxGradGrad,
-        MaxPoolGrad,
-        Pool,
-    )
-from aenet.jax.mode import as_dtype, constant_ints, lowest, static_ints
+Pool, MaxPoolGrad = signal_pool.Pool, signal_pool.MaxPoolGrad
+AveragePoolGrad, DownsampleFactorMaxGradGrad = signal_pool.AveragePoolGrad, signal_pool.DownsampleFactorMaxGradGrad
 
 # -- pooling ----------------------------------------------------------------------
 
@@ -107,6 +99,12 @@ class _Geometry:
         return counts.astype(dtype)
 
 
+def _geometry(x, nd, ignore_border, params):
+    """The :class:`_Geometry` of pooling ``x`` with ``params`` (window, stride, padding: constants or traced)."""
+    ws, stride, pad = [static_ints(v, "pooling sizes") for v in params]
+    return _Geometry(x.shape, nd, ws, stride, pad, ignore_border)
+
+
 def _pool_params(op, node):
     """The constant ``(ws, stride, pad)`` of a pooling node, or None for those given at run time."""
     if node is None:
@@ -140,10 +138,7 @@ def jax_funcify_Pool(op, node=None, **kwargs):
     constant = _pool_params(op, node)
 
     def pool(x, ws, stride, pad):
-        ws, stride, pad = constant or [
-            static_ints(v, "pooling sizes") for v in (ws, stride, pad)
-        ]
-        geometry = _Geometry(x.shape, nd, ws, stride, pad, ignore_border)
+        geometry = _geometry(x, nd, ignore_border, constant or (ws, stride, pad))
         return _pool(x, geometry, mode, ignore_border)
 
     return pool
@@ -183,10 +178,7 @@ def jax_funcify_MaxPoolGrad(op, node=None, **kwargs):
     constant = _pool_params(op, node)
 
     def max_pool_grad(x, maxout, gz, ws, stride, pad):
-        ws, stride, pad = constant or [
-            static_ints(v, "pooling sizes") for v in (ws, stride, pad)
-        ]
-        geometry = _Geometry(x.shape, nd, ws, stride, pad, ignore_border)
+        geometry = _geometry(x, nd, ignore_border, constant or (ws, stride, pad))
         return _max_pool_grad(x, maxout, gz, geometry)
 
     return max_pool_grad
@@ -199,10 +191,7 @@ def jax_funcify_AveragePoolGrad(op, node=None, **kwargs):
     constant = _pool_params(op, node)
 
     def average_pool_grad(x, gz, ws, stride, pad):
-        ws, stride, pad = constant or [
-            static_ints(v, "pooling sizes") for v in (ws, stride, pad)
-        ]
-        geometry = _Geometry(x.shape, nd, ws, stride, pad, ignore_border)
+        geometry = _geometry(x, nd, ignore_border, constant or (ws, stride, pad))
         transpose = jax.linear_transpose(
             lambda v: _pool(v, geometry, mode, ignore_border), jax.ShapeDtypeStruct(x.shape, x.dtype)
         )
@@ -218,10 +207,7 @@ def jax_funcify_DownsampleFactorMaxGradGrad(op, node=None, **kwargs):
     constant = _pool_params(op, node)
 
     def max_pool_grad_grad(x, maxout, ggx, ws, stride, pad):
-        ws, stride, pad = constant or [
-            static_ints(v, "pooling sizes") for v in (ws, stride, pad)
-        ]
-        g = _Geometry(x.shape, nd, ws, stride, pad, ignore_border)
+        g = _geometry(x, nd, ignore_border, constant or (ws, stride, pad))
         if g.empty:
             return jnp.zeros_like(maxout)
         padded = g.pad_input(x, lowest(x.dtype))

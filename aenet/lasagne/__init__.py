@@ -7,9 +7,13 @@ Written for code that did ``import lasagne``::
     from aenet.lasagne.nonlinearities import softmax
     from aenet.lasagne.updates import nesterov_momentum
 
-Being a subpackage of :mod:`aenet`, importing it configures aesara first.
+Importing it sets aesara up for aenet first (:func:`aenet.require_aesara`).
 """
-from aenet.lasagne import (  # noqa: F401
+import aenet
+
+aenet.require_aesara()
+
+from aenet.lasagne import (  # noqa: E402,F401
     init,
     layers,
     nonlinearities,

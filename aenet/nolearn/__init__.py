@@ -1,7 +1,10 @@
 """nolearn 0.6-compatible training on :mod:`aenet.lasagne`: ``NeuralNet`` and friends."""
-from aenet.nolearn.base import Layers, NeuralNet, objective, r2_score
+from aenet.nolearn.base import NeuralNet
 from aenet.nolearn.batches import BatchIterator, TrainSplit
+from aenet.nolearn.graph import objective
 from aenet.nolearn.handlers import EarlyStopping, PrintLayerInfo, PrintLog, SaveWeights
+from aenet.nolearn.inputs import r2_score
+from aenet.nolearn.routing import Layers
 
 __all__ = [
     "BatchIterator",

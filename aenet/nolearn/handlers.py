@@ -11,6 +11,10 @@ import os
 import sys
 from datetime import datetime
 
+from tabulate import tabulate
+
+from aenet.lasagne.layers import count_params
+
 
 class ansi:
     CYAN = "\033[36m"
@@ -18,39 +22,8 @@ class ansi:
     ENDC = "\033[0m"
 
 
-def format_table(headers, rows, numeric, colors=None):
-    """Lines of a plain-text table in tabulate's "simple" layout.
-
-    ``rows`` hold strings; columns flagged in ``numeric`` are right-aligned,
-    the others left-aligned.  A column is two characters wider than its header
-    at least, and columns are separated by two spaces.  ``colors``, one list
-    of ANSI codes (or "") per row, paints cells without changing the layout.
-    """
-    widths = [
-        max([len(h) + 2] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)
-    ]
-
-    def line(cells, codes=None):
-        out = []
-        for i, (cell, width, num) in enumerate(zip(cells, widths, numeric)):
-            pad = " " * (width - len(cell))
-            if codes and codes[i]:
-                cell = f"{codes[i]}{cell}{ansi.ENDC}"
-            out.append(pad + cell if num else cell + pad)
-        return "  ".join(out).rstrip()
-
-    colors = colors or [None] * len(rows)
-    body = [line(row, codes) for row, codes in zip(rows, colors)]
-    return [line(headers), "  ".join("-" * w for w in widths)] + body
-
-
 def _size(shape):
     return "x".join("?" if s is None else str(s) for s in tuple(shape)[1:])
-
-
-def count_learnable(net):
-    """Number of scalar values in the net's trainable parameters."""
-    return int(sum(math.prod(p.get_value(borrow=True).shape) for p in net.get_all_params(trainable=True)))
 
 
 class PrintLayerInfo:
@@ -63,13 +36,14 @@ class PrintLayerInfo:
         if train_history:  # only before the first epoch
             return
         out = self.file or sys.stdout
-        print(f"# Neural Network with {count_learnable(net)} learnable parameters\n", file=out)
+        n_params = count_params(list(net.layers_.values()), trainable=True)
+        print(f"# Neural Network with {n_params} learnable parameters\n", file=out)
         print("## Layer information\n", file=out)
         rows = [
             [str(i), name, _size(layer.output_shape)]
             for i, (name, layer) in enumerate(net.layers_.items())
         ]
-        print("\n".join(format_table(["#", "name", "size"], rows, [True, False, False])), file=out)
+        print(tabulate(rows, headers=["#", "name", "size"], colalign=("right", "left", "left")), file=out)
         print(file=out)
         out.flush()
 
@@ -108,15 +82,20 @@ class PrintLog:
         columns.append(("dur", f"{info['dur']:.2f}s", False))
 
         headers, cells, numeric = zip(*columns)
-        codes = [""] * len(cells)
         if color:
-            codes[1] = ansi.CYAN if info["train_loss_best"] else ""
-            codes[2] = ansi.GREEN if info["valid_loss_best"] else ""
-        header, rule, row = format_table(list(headers), [list(cells)], list(numeric), [codes])
+            cells = list(cells)
+            cells[1] = _paint(cells[1], ansi.CYAN, info["train_loss_best"])
+            cells[2] = _paint(cells[2], ansi.GREEN, info["valid_loss_best"])
+        align = ["right" if flag else "left" for flag in numeric]
+        header, rule, row = tabulate([cells], headers=headers, colalign=align, disable_numparse=True).splitlines()
         if self.first_iteration:
             self.first_iteration = False
             return "\n".join([header, rule, row])
         return row
+
+
+def _paint(cell, code, best):
+    return f"{code}{cell}{ansi.ENDC}" if best else cell
 
 
 def _ratio(a, b):

@@ -160,9 +160,12 @@ def test_nvidia_driver_version_from_the_kernel_module():
 def run_python(script, env=None, timeout=300):
     """Run ``script`` in a fresh interpreter; return its last stdout line, parsed as JSON.
 
-    ``env`` updates the environment; a None value removes the variable.
+    ``env`` updates the environment; a None value removes the variable.  The
+    script can import the tests' ``helpers``.
     """
-    full_env = {**os.environ, **(env or {})}
+    tests = str(Path(__file__).resolve().parents[1])
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")])),
+                **(env or {})}
     full_env = {key: value for key, value in full_env.items() if value is not None}
     result = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", textwrap.dedent(script)],
@@ -331,16 +334,14 @@ def test_gpu_training_agrees_with_the_c_backend(gpu):
         import json
         import numpy as np
         from aenet import device
-        from cifarbench.models import build_net
-
-        SHAPES = {"mlp": (1024,), "cnn": (1, 32, 32)}
+        from helpers.nets import SHAPES, post_net
 
         def fit(name, model):
             device.configure(name)
             rng = np.random.RandomState(0)
             X = rng.rand(300, *SHAPES[model]).astype(np.float32)
             y = (np.arange(300) % 10).astype(np.int32)
-            net = build_net(model, {"epochs": 2, "shuffle": True}, verbose=0)
+            net = post_net(model, seed=42, epochs=2, shuffle=True)
             net.initialize()
             net.fit(X, y)
             return net, X

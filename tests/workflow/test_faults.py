@@ -533,7 +533,7 @@ def test_second_snakemake_is_refused_by_the_lock_and_the_first_completes(trainin
     assert metrics["epochs"] == RESUME_EPOCHS and metrics["resumed_from_epoch"] == 0
     assert len(history_frame(workdir)) == RESUME_EPOCHS
     with np.load(workdir / "results/models/mlp_cpu.npz") as params:
-        assert sorted(params.files) == ["hidden:0", "hidden:1", "output:0", "output:1"]
+        assert sorted(params.files) == ["param/hidden:0", "param/hidden:1", "param/output:0", "param/output:1"]
     assert not any((workdir / "results/checkpoints").iterdir()) and not temp_files(workdir / "results")
 
 

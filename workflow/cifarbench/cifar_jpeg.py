@@ -1,8 +1,8 @@
 """CIFAR-10 from JPEG files: a tarball of ``train/<class>/NAME.jpg`` and ``test/<class>/NAME.jpg``
 into an archive in the official "python version" layout.
 
-``python -m cifarbench.cifar_jpeg SRC DST`` converts (all 50,000 + 10,000 images
-in about 30 s); ``python -m cifarbench.cifar_jpeg --layout SRC`` prints ``python``
+``python -m cifarbench.cifar_jpeg SRC DST`` converts them (all 50,000 + 10,000
+images of the full set); ``python -m cifarbench.cifar_jpeg --layout SRC`` prints ``python``
 or ``jpeg``, the layout of a CIFAR-10 archive.  The training images become
 ``data_batch_1..5`` (equal parts, 10,000 each for the full set) and the test
 images ``test_batch``, each split shuffled with a fixed seed after sorting by

@@ -117,31 +117,63 @@ def discard_temp_files(*paths):
 def save_checkpoint(path, net, fingerprint):
     """Write ``net``'s training state to ``path`` (``.npz``, no pickles), atomically.
 
-    Holds the parameters by layer name, the update rule's state
-    (:meth:`~aenet.nolearn.NeuralNet.get_update_state`), ``train_history_``
-    and the random state of the training batch iterator (the batch order of
-    the next epochs when shuffling), plus ``fingerprint``
-    (:func:`checkpoint_fingerprint`).
+    A parameter file of :mod:`aenet.nolearn.params_io` whose extra arrays
+    hold the update rule's state (``update/<i>``,
+    :meth:`~aenet.nolearn.NeuralNet.get_update_state`), ``history``
+    (``train_history_`` as JSON bytes), the random state of the training batch
+    iterator (``rng/...``, the batch order of the next epochs when
+    shuffling) and ``fingerprint`` (:func:`checkpoint_fingerprint`).
     """
-    from aenet.atomic import write_bytes_atomic
+    from aenet.nolearn.params_io import write_params
 
-    arrays = {"fingerprint": np.array(fingerprint)}
-    for name, values in net.get_all_params_values().items():
-        for i, value in enumerate(values):
-            arrays[f"param/{name}:{i}"] = value
-    for i, value in enumerate(net.get_update_state()):
-        arrays[f"update/{i}"] = value
+    extras = {"fingerprint": np.array(fingerprint)}
+    extras.update({f"update/{i}": value for i, value in enumerate(net.get_update_state())})
     random = getattr(net.batch_iterator_train, "random", None)
     if random is not None:
         _, keys, pos, has_gauss, cached_gaussian = random.get_state(legacy=True)
-        arrays["rng/keys"] = keys
-        arrays["rng/state"] = np.array([pos, has_gauss], dtype=np.int64)
-        arrays["rng/gaussian"] = np.array(cached_gaussian, dtype=np.float64)
-    history = json.dumps(net.train_history_).encode()
-    arrays["history"] = np.frombuffer(history, dtype=np.uint8)
-    data = io.BytesIO()  # a failed write then leaves no half-closed zip behind
-    np.savez(data, **arrays)
-    return write_bytes_atomic(path, data.getbuffer())
+        extras["rng/keys"] = keys
+        extras["rng/state"] = np.array([pos, has_gauss], dtype=np.int64)
+        extras["rng/gaussian"] = np.array(cached_gaussian, dtype=np.float64)
+    extras["history"] = np.frombuffer(json.dumps(net.train_history_).encode(), dtype=np.uint8)
+    return write_params(path, net.get_all_params_values(), extras)
+
+
+@dataclass
+class Checkpoint:
+    """The training state :func:`save_checkpoint` wrote."""
+
+    fingerprint: str
+    params: dict
+    updates: list
+    history: list
+    random: tuple = None
+
+
+def read_checkpoint(path):
+    """The :class:`Checkpoint` in ``path``; OSError, ValueError or KeyError when it cannot be read."""
+    from aenet.nolearn.params_io import read_params
+
+    try:
+        params, extras = read_params(path)
+        updates = {int(key[len("update/"):]): value for key, value in extras.items() if key.startswith("update/")}
+        random = None
+        if "rng/keys" in extras:
+            pos, has_gauss = (int(v) for v in extras["rng/state"])
+            random = ("MT19937", extras["rng/keys"], pos, has_gauss, float(extras["rng/gaussian"]))
+        history = json.loads(extras["history"].tobytes().decode())
+    except zipfile.BadZipFile as exc:
+        raise ValueError(str(exc)) from exc
+    return Checkpoint(str(extras["fingerprint"]), params, [updates[i] for i in sorted(updates)], history, random)
+
+
+def _fits(checkpoint, net):
+    """Whether the checkpoint's arrays have the layers and shapes of ``net``'s."""
+    ours = {name: values for name, values in net.get_all_params_values().items() if values}
+    fits = list(checkpoint.params) == list(ours) and all(
+        [np.shape(v) for v in checkpoint.params[name]] == [np.shape(v) for v in values] for name, values in ours.items()
+    )
+    fits = fits and [np.shape(v) for v in checkpoint.updates] == [np.shape(v) for v in net.get_update_state()]
+    return fits and (checkpoint.random is None) == (getattr(net.batch_iterator_train, "random", None) is None)
 
 
 def load_checkpoint(path, net, fingerprint):
@@ -157,44 +189,24 @@ def load_checkpoint(path, net, fingerprint):
     if not path.is_file():
         return 0
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["fingerprint"]) != fingerprint:
-                print(f"checkpoint {path} is from other settings or data; training from epoch 1", flush=True)
-                return 0
-            params, updates = {}, {}
-            for key in data.files:
-                if key.startswith("param/"):
-                    name, _, index = key[len("param/"):].rpartition(":")
-                    params.setdefault(name, {})[int(index)] = data[key]
-                elif key.startswith("update/"):
-                    updates[int(key[len("update/"):])] = data[key]
-            history = json.loads(data["history"].tobytes().decode())
-            random = None
-            if "rng/keys" in data.files:
-                pos, has_gauss = (int(v) for v in data["rng/state"])
-                random = ("MT19937", data["rng/keys"], pos, has_gauss, float(data["rng/gaussian"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        checkpoint = read_checkpoint(path)
+    except (OSError, ValueError, KeyError) as exc:
         print(f"checkpoint {path} is unreadable ({' '.join(str(exc).split())}); training from epoch 1", flush=True)
         return 0
+    if checkpoint.fingerprint != fingerprint:
+        print(f"checkpoint {path} is from other settings or data; training from epoch 1", flush=True)
+        return 0
     net.initialize()
-    params = {name: [v[i] for i in sorted(v)] for name, v in params.items()}
-    updates = [updates[i] for i in sorted(updates)]
     # Everything is checked before anything is set: a net is restored whole or not at all.
-    ours = {name: values for name, values in net.get_all_params_values().items() if values}
-    fits = list(params) == list(ours) and all(
-        [np.shape(v) for v in params[name]] == [np.shape(v) for v in values] for name, values in ours.items()
-    )
-    fits = fits and [np.shape(v) for v in updates] == [np.shape(v) for v in net.get_update_state()]
-    fits = fits and (random is None) == (getattr(net.batch_iterator_train, "random", None) is None)
-    if not fits:
+    if not _fits(checkpoint, net):
         print(f"checkpoint {path} does not fit this net; training from epoch 1", flush=True)
         return 0
-    net.load_params_from(params)
-    net.set_update_state(updates)
-    if random is not None:
-        net.batch_iterator_train.random.set_state(random)
-    net.train_history_ = history
-    return len(history)
+    net.load_params_from(checkpoint.params)
+    net.set_update_state(checkpoint.updates)
+    if checkpoint.random is not None:
+        net.batch_iterator_train.random.set_state(checkpoint.random)
+    net.train_history_ = checkpoint.history
+    return len(checkpoint.history)
 
 
 def remove_checkpoint(path):

@@ -1,7 +1,9 @@
 """Collect every metrics file into results/summary.csv and results/summary.png."""
 import sys
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from cifarbench.scripts import log_to
+
+log_to(snakemake.log[0])
 
 from cifarbench.report import plot_summary, summarize, write_summary  # noqa: E402
 

@@ -1,9 +1,14 @@
 """Fetch the CIFAR-10 archive to resources/, kept only if its checksum matches."""
-import sys
+from cifarbench.scripts import fail, log_to
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+log_to(snakemake.log[0])
 
-from cifarbench.data import ChecksumError, DownloadError, fetch  # noqa: E402
+from cifarbench.download import ChecksumError, DownloadError, fetch  # noqa: E402
+
+LOCAL_COPY_HINT = (
+    "; to use a local copy, set data_url and its checksum, e.g. --config "
+    "data_url=/path/to/cifar-10-python.tar.gz data_sha256=<its sha256>"
+)
 
 try:
     fetch(
@@ -15,12 +20,4 @@ try:
         timeout=snakemake.params.timeout,
     )
 except (ChecksumError, DownloadError, OSError, ValueError) as error:
-    hint = (
-        "; to use a local copy, set data_url and its checksum, e.g. --config "
-        "data_url=/path/to/cifar-10-python.tar.gz data_sha256=<its sha256>"
-        if isinstance(error, DownloadError)
-        else ""
-    )
-    for stream in (sys.stderr, sys.__stderr__):
-        print(f"download_data: {error}{hint}", file=stream)
-    sys.exit(1)
+    fail("download_data", error, hint=LOCAL_COPY_HINT if isinstance(error, DownloadError) else "")

@@ -2,7 +2,9 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from cifarbench.scripts import fail, log_to
+
+log_to(snakemake.log[0])
 
 from cifarbench.data import DataError, read_cifar10  # noqa: E402
 from cifarbench.preprocess import preprocess, save_arrays  # noqa: E402
@@ -10,9 +12,7 @@ from cifarbench.preprocess import preprocess, save_arrays  # noqa: E402
 try:
     data = read_cifar10(snakemake.input.archive)
 except DataError as error:
-    for stream in (sys.stderr, sys.__stderr__):
-        print(f"preprocess_data: {error}", file=stream)
-    sys.exit(1)
+    fail("preprocess_data", error)
 outdir = Path(snakemake.output.X_train).parent
 save_arrays(preprocess(data), outdir)
 print(

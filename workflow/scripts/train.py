@@ -5,22 +5,14 @@ and the checkpoint goes once the outputs are written.  A nan or infinite loss,
 or a failed write (full disk, read-only folder), ends the job with one line
 naming the cause; no metrics file is written then.
 """
-import sys
-import traceback
 from pathlib import Path
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)
+from cifarbench.scripts import fail, log_to
+
+log_to(snakemake.log[0], stdout=True)
 
 from aenet.compile.settings import set_num_threads  # noqa: E402
 from cifarbench.experiment import discard_temp_files, remove_checkpoint, run_experiment, write_outputs  # noqa: E402
-
-
-def fail(error):
-    traceback.print_exc(file=sys.stderr)
-    for stream in (sys.stderr, sys.__stderr__):
-        print(f"train_model: {' '.join(str(error).split())}", file=stream)
-    sys.exit(1)
-
 
 set_num_threads(snakemake.threads)
 discard_temp_files(*snakemake.output)
@@ -42,4 +34,4 @@ try:
     )
     remove_checkpoint(snakemake.params.checkpoint)
 except (FloatingPointError, OSError) as error:
-    fail(error)
+    fail("train_model", error, with_traceback=True)

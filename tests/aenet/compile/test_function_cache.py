@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import aesara
 import aesara.tensor as at
 
 from aenet.compile import function_cache
+from helpers.nets import post_net, random_data
 
 
 @pytest.fixture
@@ -148,14 +148,12 @@ def test_key_does_not_depend_on_what_the_process_built_before():
 
 
 def test_nets_train_alike_with_and_without_the_cache(cache):
-    from cifarbench import bench
-
     entries, calls = cache
-    X, y = bench.make_data("mlp", 512, seed=3)
+    X, y = random_data("mlp", 512, seed=3)
     histories = []
     for _ in range(2):  # the second net loads the first one's functions
-        net = bench.build_aenet("mlp", seed=11)
-        net.max_epochs = 2
+        net = post_net("mlp", seed=11, epochs=2, eval_size=0)
+        net.initialize()
         net.fit(X, y)
         histories.append(([h["train_loss"] for h in net.train_history_], net.get_all_params_values()))
     assert len(calls) == 3 and len(list(entries.iterdir())) == 3

@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
-import aenet  # noqa: F401
+import aenet.lasagne  # noqa: F401  (aenet's set-up applies the setting)
 from aenet.compile import memory
 
 CHILD = """
 import json, resource
 import numpy as np
-import aenet
+import aenet.lasagne  # aenet's set-up, as in a training program
+from aenet.compile import memory
 
 def step():  # the allocation pattern of a CNN training step: several 1-7 MiB arrays, freed out of order
     arrays = [np.ones(n, dtype=np.float32) for n in (1843200, 460800, 800000, 1843200, 200000, 1843200)]
@@ -25,7 +26,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(20):
     step()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-print(json.dumps({"faults_per_call": (after - before) / 20, "applied": aenet.compile.memory.applied()}))
+print(json.dumps({"faults_per_call": (after - before) / 20, "applied": memory.applied()}))
 """
 
 
@@ -42,7 +43,7 @@ glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is
 
 
 @glibc
-def test_applied_on_import():
+def test_applied_by_the_set_up():
     assert memory.applied() == {
         "mmap_threshold": memory.MMAP_THRESHOLD,
         "trim_threshold": memory.TRIM_THRESHOLD,

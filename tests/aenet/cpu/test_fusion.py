@@ -131,17 +131,18 @@ def test_jax_mode_keeps_aesara_ops():
 def test_cnn_training_parity():
     """The post's CNN trains to the same losses and weights with and without aenet's rewrites."""
     from aenet import device
-    from cifarbench import bench
     from aenet.cpu.corr import BatchedCorr
+    from helpers.nets import post_net, random_data
 
-    X, y = bench.make_data("cnn", 4 * 128, seed=5)
+    X, y = random_data("cnn", 4 * 128, seed=5)
     results = {}
     saved = dict(device._current)
     without = get_mode("FAST_RUN").excluding("aenet_fusion", "aenet_pool", "aenet_corr", "aenet_dot")
     try:
         for name, mode in (("stock", without), ("fast", FAST)):
             device._current.update(name="cpu", mode=mode)
-            net = bench.build_aenet("cnn", seed=7)
+            net = post_net("cnn", seed=7, eval_size=0)
+            net.initialize()
             fused = {ReluMaxPool2D, MaxPool2DReluGrad, ChannelSum, BatchedCorr} <= op_types(net.train_iter_)
             assert fused == (name == "fast")
             losses = [float(net.train_iter_(X[i : i + 128], y[i : i + 128])[0]) for i in range(0, len(X), 128)]

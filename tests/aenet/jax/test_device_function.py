@@ -9,12 +9,11 @@ import pytest
 pytest.importorskip("jax")
 
 from aenet import device  # noqa: E402
-from cifarbench.models import build_net  # noqa: E402
 from aenet.nolearn import BatchIterator  # noqa: E402
+from helpers.nets import SHAPES, post_net  # noqa: E402
 
 RTOL = 1e-5
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-SHAPES = {"mlp": (1024,), "cnn": (1, 32, 32)}
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +34,7 @@ def data(model, n=300):
 def net_on(name, model, epochs=2, shuffle=True, **extra):
     """The post's ``model`` compiled for device ``name``, seed 42; 240 training samples in batches of 128."""
     device.configure(name)
-    net = build_net(model, {"epochs": epochs, "shuffle": shuffle}, verbose=0, **extra)
+    net = post_net(model, seed=42, epochs=epochs, shuffle=shuffle, **extra)
     net.initialize()
     return net
 
@@ -101,9 +100,9 @@ def test_fit_keeps_parameters_on_the_device_between_steps():
     with jax.transfer_guard_host_to_device("disallow"):
         net.fit(X, y)
     W = net.layers_["hidden"].W
-    assert isinstance(net._train_at.values[net._train_at.shared.index(W)], jax.Array)
+    assert isinstance(net._compiled.train_at.values[net._compiled.train_at.shared.index(W)], jax.Array)
     # the host copy was brought up to date at the end of the last epoch
-    np.testing.assert_array_equal(W.get_value(), np.asarray(net._train_at.values[net._train_at.shared.index(W)]))
+    np.testing.assert_array_equal(W.get_value(), np.asarray(net._compiled.train_at.values[net._compiled.train_at.shared.index(W)]))
 
 
 def test_batch_handlers_see_the_parameters_of_each_step():

@@ -423,9 +423,10 @@ def test_post_neuralnet_three_steps_match_c(kind, shape):
         nets[name] = net
     device.configure("jax-cpu")
     c, jax = nets["cpu"], nets["jax-cpu"]
-    for train in (jax.train_iter_, jax._train_at):  # on batches sent, or taken on the device
+    for train in (jax.train_iter_, jax._compiled.train_at):  # on batches sent, or taken on the device
         assert (CNN_OPS if kind == "cnn" else MLP_OPS) - {"Argmax", "SoftmaxWithBias"} <= op_types(train)
-    for function in (jax.train_iter_, jax.eval_iter_, jax.predict_iter_, jax._train_at, jax._eval_at):
+    state = jax._compiled
+    for function in (jax.train_iter_, jax.eval_iter_, jax.predict_iter_, state.train_at, state.evaluate_at):
         assert not float64_variables(function)
     for key in ("train_loss", "valid_loss", "valid_accuracy"):
         np.testing.assert_allclose(jax.train_history_[0][key], c.train_history_[0][key], rtol=RTOL)

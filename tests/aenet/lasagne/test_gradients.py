@@ -15,18 +15,9 @@ import numpy as np
 import pytest
 
 from aenet.lasagne import nonlinearities
-from aenet.lasagne.layers import (
-    Conv2DLayer,
-    DenseLayer,
-    DropoutLayer,
-    FlattenLayer,
-    InputLayer,
-    MaxPool2DLayer,
-    NonlinearityLayer,
-    ReshapeLayer,
-    get_output,
-    get_output_shape,
-)
+from aenet.lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer, FlattenLayer, InputLayer,
+                                   MaxPool2DLayer, NonlinearityLayer, ReshapeLayer, get_output,
+                                   get_output_shape)
 
 X_SHAPE = (2, 2, 7, 6)
 STEP = 1e-5

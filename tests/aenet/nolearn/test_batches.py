@@ -1,10 +1,9 @@
-"""BatchIterator, TrainSplit and the table layout of aenet.nolearn (numpy only)."""
+"""BatchIterator and TrainSplit of aenet.nolearn (numpy only)."""
 import numpy as np
 import pytest
 
 from aenet.nolearn import BatchIterator, TrainSplit
 from aenet.nolearn.batches import stratified_first_fold
-from aenet.nolearn.handlers import format_table
 
 
 class Regression:
@@ -181,18 +180,3 @@ def test_eval_size_zero_validates_on_nothing():
 def test_train_split_rejects_bad_eval_size():
     with pytest.raises(ValueError, match="eval_size"):
         TrainSplit(eval_size=1.5)
-
-
-# -- table layout ------------------------------------------------------------------
-
-
-def test_format_table_lays_out_like_tabulate():
-    tabulate = pytest.importorskip("tabulate").tabulate
-    headers = ["epoch", "trn loss", "val loss", "trn/val", "valid acc", "dur"]
-    row = ["12", "0.00123", "2.29871", "1.00280", "0.11000", "0.52s"]
-    numeric = [True] * 5 + [False]
-    expected = tabulate([row], headers=headers, floatfmt=".5f")  # as nolearn calls it
-    assert "\n".join(format_table(headers, [row], numeric)) == expected
-    layer_rows = [["0", "input", "1x32x32"], ["1", "hidden", "100"]]
-    expected = tabulate(layer_rows, headers=["#", "name", "size"], colalign=("right", "left", "left"))
-    assert "\n".join(format_table(["#", "name", "size"], layer_rows, [True, False, False])) == expected

@@ -1,5 +1,5 @@
 """aenet.nolearn.NeuralNet: building, routing, training, handlers, checks and params."""
-import io
+import inspect
 import re
 
 import numpy as np
@@ -9,7 +9,6 @@ from aenet.lasagne import layers
 from aenet.lasagne.nonlinearities import softmax
 from aenet.lasagne.updates import nesterov_momentum
 from aenet.nolearn import BatchIterator, EarlyStopping, NeuralNet, SaveWeights, TrainSplit, objective
-from aenet.nolearn.handlers import PrintLog
 
 N_FEATURES, N_HIDDEN, N_CLASSES = 6, 5, 3
 
@@ -63,6 +62,20 @@ def test_init_only_stores_arguments():
     assert not hasattr(net, "layers_") and not hasattr(net, "train_history_")
     assert net.get_params()["hidden_num_units"] == N_HIDDEN
     assert net.get_params()["max_epochs"] == 5
+
+
+ROUTED = ["input_shape", "hidden_num_units", "output_num_units", "output_nonlinearity",
+          "update_learning_rate", "update_momentum"]  # small_net's routed keywords, in order
+
+
+def test_get_params_rebuild_an_untrained_net_as_sklearn_clone_does(trained):
+    init_args = [name for name in inspect.signature(NeuralNet.__init__).parameters if name not in ("self", "kwargs")]
+    params = trained.get_params(deep=False)
+    assert list(params) == init_args + ROUTED and params["hidden_num_units"] == N_HIDDEN
+    copy = type(trained)(**params)
+    assert copy.get_params(deep=False).keys() == params.keys()
+    assert all(copy.get_params(deep=False)[key] is value for key, value in params.items())
+    assert set(vars(copy)) == set(params) | {"_kwarg_keys"}  # no layers_, no train_history_
 
 
 def test_keywords_are_routed_by_layer_name_prefix():
@@ -351,67 +364,18 @@ def test_verbose_prints_parameter_count_layers_and_one_row_per_epoch(data, capsy
     assert rows == ["1", "2", "3"]
 
 
-def test_print_log_colours_the_best_losses_only_on_a_terminal():
-    class Net:
-        regression = False
-        scores_train = scores_valid = custom_scores = None
-
-    history = [dict(epoch=1, train_loss=0.5, valid_loss=0.25, train_loss_best=True,
-                    valid_loss_best=False, valid_accuracy=0.75, dur=1.234)]
-    plain = PrintLog().table(Net(), history)
-    assert "\033" not in plain
-    assert plain.splitlines()[-1].split() == ["1", "0.50000", "0.25000", "2.00000", "0.75000", "1.23s"]
-    coloured = PrintLog().table(Net(), history, color=True)
-    assert "\033[36m0.50000\033[0m" in coloured and "\033[32m" not in coloured
-    assert len(coloured.splitlines()) == 3
-    log = PrintLog(file=io.StringIO())
-    log(Net(), history)
-    log(Net(), history)
-    assert len(log.file.getvalue().splitlines()) == 4  # header once
+# -- input checks (the checks themselves: test_inputs.py) --------------------------------
 
 
-# -- input checks -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def checker():
+def test_fit_and_predict_check_their_input():
     net = small_net()
-    net.initialize()
-    return net
-
-
-@pytest.mark.parametrize(
-    "y, message",
-    [
-        (np.full(12, 0.5), "non-integer value 0.5"),
-        (np.array([0, 1, -1] * 4), "negative label -1"),
-        (np.array([0, 1, 3] * 4), r"label 3 is out of range .* 3 units"),
-        (np.zeros((12, 2)), "1-D array"),
-        (np.array(["a", "b", "c"] * 4), "use_label_encoder"),
-    ],
-)
-def test_bad_labels_are_rejected(checker, y, message):
-    with pytest.raises(ValueError, match=message):
-        checker.fit(np.zeros((12, N_FEATURES), dtype=np.float32), y)
-
-
-def test_length_mismatch_names_both_lengths(checker):
+    with pytest.raises(ValueError, match=r"label 3 is out of range .* 3 units"):
+        net.fit(np.zeros((12, N_FEATURES), dtype=np.float32), np.array([0, 1, 3] * 4))
     with pytest.raises(ValueError, match="12 samples in X, 11 in y"):
-        checker.fit(np.zeros((12, N_FEATURES)), np.zeros(11, dtype=np.int32))
-
-
-def test_wrong_feature_count_is_rejected(checker):
+        net.fit(np.zeros((12, N_FEATURES)), np.zeros(11, dtype=np.int32))
     with pytest.raises(ValueError, match=r"shape \(12, 5\).*\(None, 6\)"):
-        checker.predict(np.zeros((12, 5)))
-
-
-def test_labels_are_cast_to_int32_and_X_to_float32(checker):
-    y = checker._prepare_y(np.array([0.0, 2.0, 1.0]))
-    assert y.dtype == np.int32 and y.tolist() == [0, 2, 1]
-    assert checker._prepare_y(np.array([2, 0], dtype=np.int64)).dtype == np.int32
-    X32 = np.ones((3, N_FEATURES), dtype=np.float32)
-    assert checker._prepare_X(X32) is X32  # no copy
-    assert checker._prepare_X(np.ones((3, N_FEATURES))).dtype == np.float32
+        net.predict(np.zeros((12, 5)))
+    assert net._prepare_y(np.array([0.0, 2.0, 1.0])).tolist() == [0, 2, 1]
 
 
 def test_nan_training_loss_names_the_epoch(data):
@@ -437,7 +401,7 @@ def test_save_and_load_round_trip(trained, data, tmp_path):
     trained.save_params_to(path)
     assert path.exists() and not (tmp_path / "params.weights.npz").exists()
     with np.load(path, allow_pickle=False) as saved:  # plain arrays, no pickles
-        assert sorted(saved.files) == ["hidden:0", "hidden:1", "output:0", "output:1"]
+        assert sorted(saved.files) == ["param/hidden:0", "param/hidden:1", "param/output:0", "param/output:1"]
 
     fresh = small_net()
     fresh.initialize()

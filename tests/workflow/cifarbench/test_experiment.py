@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from aenet import device as devices
+from aenet.nolearn.params_io import read_params
 from cifarbench.devinfo import _memory_mb, _physical_cores, describe, versions
 from cifarbench.experiment import (
     HISTORY_COLUMNS,
@@ -14,7 +15,10 @@ from cifarbench.experiment import (
     epoch_stats,
     history_csv,
     history_rows,
+    load_checkpoint,
+    read_checkpoint,
     run_experiment,
+    save_checkpoint,
     write_outputs,
 )
 
@@ -73,12 +77,43 @@ def test_write_outputs(mlp_run, tmp_path):
     )
     assert all(p.is_file() for p in paths)
     with np.load(tmp_path / "p.npz") as params:
-        assert params["hidden:0"].shape == (1024, 32) and params["output:1"].shape == (10,)
+        assert params["param/hidden:0"].shape == (1024, 32) and params["param/output:1"].shape == (10,)
     with open(tmp_path / "h.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3] and list(rows[0]) == list(HISTORY_COLUMNS)
     assert json.loads((tmp_path / "m.json").read_text())["epochs"] == 3
     assert not list(tmp_path.glob(".*"))
+
+
+def test_checkpoint_is_a_parameter_file_with_the_training_state(mlp_run, tmp_path):
+    net = mlp_run.net
+    path = save_checkpoint(tmp_path / "c.npz", net, "f" * 64)
+    params, extras = read_params(path)  # the reader of every parameter file
+    assert list(params) == ["hidden", "output"] and params["hidden"][0].shape == (1024, 32)
+    assert {"fingerprint", "history", "update/0", "update/3", "rng/keys"} <= set(extras)
+    checkpoint = read_checkpoint(path)
+    assert checkpoint.fingerprint == "f" * 64
+    assert [row["epoch"] for row in checkpoint.history] == [1, 2, 3]
+    assert [v.shape for v in checkpoint.updates] == [(1024, 32), (32,), (32, 10), (10,)]
+    np.testing.assert_array_equal(checkpoint.params["output"][1], net.layers_["output"].b.get_value())
+    assert checkpoint.random[0] == "MT19937" and len(checkpoint.random[1]) == 624
+
+
+def test_checkpoint_written_with_unprefixed_parameter_keys_is_resumed(mlp_run, tmp_path):
+    """A checkpoint whose parameters are stored as ``<layer>:<i>`` reads like one with ``param/``."""
+    path = save_checkpoint(tmp_path / "c.npz", mlp_run.net, "f" * 64)
+    with np.load(path) as data:
+        arrays = {key.removeprefix("param/"): data[key] for key in data.files}
+    np.savez(path, **arrays)
+    assert read_checkpoint(path).params.keys() == {"hidden", "output"}
+    assert load_checkpoint(path, mlp_run.net, "f" * 64) == 3
+
+
+def test_unreadable_checkpoint_names_the_file(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    np.savez(path, history=np.zeros(1))
+    assert load_checkpoint(path, None, "f" * 64) == 0
+    assert f"checkpoint {path} is unreadable" in capsys.readouterr().out
 
 
 def test_cnn_learns_the_synthetic_classes(arrays_dir, capsys):

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 
 from aenet.lasagne.layers import Conv2DLayer, DenseLayer, InputLayer, MaxPool2DLayer
-from cifarbench.models import DEFAULTS, build_net, count_params, declaration, hidden_names, model_config
+from cifarbench.config import defaults
+from cifarbench.models import build_net, count_params, declaration, hidden_names, model_config
 
 
 def test_defaults_are_the_posts():
-    mlp, cnn = DEFAULTS["mlp"], DEFAULTS["cnn"]
+    mlp, cnn = model_config("mlp"), model_config("cnn")
     assert (mlp["hidden"], mlp["epochs"], mlp["learning_rate"]) == ([100], 50, 0.01)
     assert (cnn["hidden"], cnn["epochs"], cnn["learning_rate"]) == ([200], 5, 0.015)
     assert [(s["filters"], s["filter_size"], s["pool_size"]) for s in cnn["conv"]] == [
@@ -66,24 +67,25 @@ def test_seed_fixes_the_initial_weights():
 def test_resource_keys_are_ignored_and_overrides_merge():
     config = model_config("cnn", {"epochs": 1, "mem_mb": 100, "runtime": 5, "shuffle": True})
     assert config["epochs"] == 1 and config["shuffle"] is True and "mem_mb" not in config
-    assert config["conv"] == DEFAULTS["cnn"]["conv"]
+    assert config["conv"] == defaults()["cnn"]["conv"]
 
 
 @pytest.mark.parametrize(
     "model, config, message",
     [
         ("rnn", {}, "unknown model 'rnn'"),
-        ("mlp", {"epoch": 3}, "unknown setting(s) 'epoch'"),
-        ("mlp", {"epochs": 0}, "epochs must be an integer >= 1, got 0"),
-        ("mlp", {"epochs": 2.5}, "epochs must be an integer >= 1, got 2.5"),
-        ("mlp", {"batch_size": -1}, "batch_size must be an integer >= 1, got -1"),
-        ("mlp", {"hidden": []}, "hidden must be a non-empty list"),
-        ("mlp", {"hidden": [100, 0]}, "hidden must be an integer >= 1, got 0"),
-        ("mlp", {"learning_rate": 0}, "learning_rate must be a number > 0, got 0"),
-        ("mlp", {"momentum": 1.0}, "momentum must be a number in [0, 1), got 1.0"),
-        ("cnn", {"eval_size": 0}, "eval_size must be a number in (0, 1), got 0"),
-        ("cnn", {"shuffle": "yes"}, "shuffle must be true or false, got 'yes'"),
-        ("cnn", {"conv": [{"filters": 8, "filter_size": 3}]}, "conv stage 1 must have exactly"),
+        ("mlp", {"epoch": 3}, "mlp: Additional properties are not allowed ('epoch' was unexpected)"),
+        ("mlp", {"epochs": 0}, "mlp.epochs: 0 is less than or equal to the minimum of 0"),
+        ("mlp", {"epochs": 2.5}, "mlp.epochs: 2.5 is not of type 'integer'"),
+        ("mlp", {"epochs": True}, "mlp.epochs: True is not of type 'integer'"),
+        ("mlp", {"batch_size": -1}, "mlp.batch_size: -1 is less than or equal to the minimum of 0"),
+        ("mlp", {"hidden": []}, "mlp.hidden: [] should be non-empty"),
+        ("mlp", {"hidden": [100, 0]}, "mlp.hidden.1: 0 is less than or equal to the minimum of 0"),
+        ("mlp", {"learning_rate": 0}, "mlp.learning_rate: 0 is less than or equal to the minimum of 0"),
+        ("mlp", {"momentum": 1.0}, "mlp.momentum: 1.0 is greater than or equal to the maximum of 1"),
+        ("cnn", {"eval_size": 0}, "cnn.eval_size: 0 is less than or equal to the minimum of 0"),
+        ("cnn", {"shuffle": "yes"}, "cnn.shuffle: 'yes' is not of type 'boolean'"),
+        ("cnn", {"conv": [{"filters": 8, "filter_size": 3}]}, "cnn.conv.0: 'pool_size' is a required property"),
         (
             "cnn",
             {"conv": [{"filters": 8, "filter_size": 5, "pool_size": 4}] * 2},

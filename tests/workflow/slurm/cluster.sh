@@ -26,7 +26,7 @@ start_munge() {
 
 write_config() {
   local cpus mem
-  cpus=$(nproc)
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys OpenMP's settings
   mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
   cat > "$S/etc/slurm.conf" <<CONF
 ClusterName=aenet-test
