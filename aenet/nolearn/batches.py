@@ -143,8 +143,8 @@ class TrainSplit:
     For classification with ``stratify=True`` the fold is stratified (each
     class keeps its proportion in both parts; see
     :func:`stratified_first_fold`).  For regression, or with
-    ``stratify=False``, the validation part is the last ``ceil(n / folds)``
-    samples.  ``eval_size=0`` (or None) trains on everything and validates on
+    ``stratify=False``, it is the first ``ceil(n / folds)`` samples, the
+    first fold of an unshuffled k-fold split, as in nolearn 0.6.  ``eval_size=0`` (or None) trains on everything and validates on
     nothing.  Sample order is kept inside each part.
 
     ``split(X, y, net=None)`` returns ``X_train, X_valid, y_train, y_valid``.
@@ -171,8 +171,8 @@ class TrainSplit:
             mask[valid] = False
             train = np.flatnonzero(mask)
             return _take(X, train), _take(X, valid), y[train], y[valid]
-        cut = n - (-(-n // folds))
-        return _take(X, slice(None, cut)), _take(X, slice(cut, None)), y[:cut], y[cut:]
+        cut = -(-n // folds)
+        return _take(X, slice(cut, None)), _take(X, slice(None, cut)), y[cut:], y[:cut]
 
     def __repr__(self):
         return f"{type(self).__name__}(eval_size={self.eval_size!r}, stratify={self.stratify!r})"

@@ -14,7 +14,8 @@ class InputLayer(Layer):
 
     Holds the symbolic variable fed to a network; ``shape`` may contain
     ``None`` for dimensions known only at run time (usually the batch size).
-    Without ``input_var`` a floatX tensor of ``len(shape)`` dimensions is made.
+    Without ``input_var`` a floatX tensor of ``len(shape)`` dimensions is made,
+    broadcastable along the dimensions of size 1, as in Lasagne.
 
     >>> InputLayer((None, 1, 28, 28)).output_shape
     (None, 1, 28, 28)
@@ -25,7 +26,8 @@ class InputLayer(Layer):
         check_shape(self.shape, name)
         if input_var is None:
             var_name = "input" if name is None else "%s.input" % name
-            input_var = at.tensor(aesara.config.floatX, shape=(None,) * len(self.shape), name=var_name)
+            static = tuple(1 if size == 1 else None for size in self.shape)
+            input_var = at.tensor(aesara.config.floatX, shape=static, name=var_name)
         elif input_var.ndim != len(self.shape):
             raise ValueError(
                 "input_var has %d dimensions but shape=%r has %d"

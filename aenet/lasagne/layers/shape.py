@@ -37,14 +37,24 @@ class FlattenLayer(Layer):
 flatten = FlattenLayer
 
 
+def _symbolic_scalar(entry):
+    """Whether ``entry`` is an aesara integer scalar (a size known only at run time)."""
+    from aesara.graph.basic import Variable
+
+    return isinstance(entry, Variable) and entry.ndim == 0 and entry.dtype.startswith(("int", "uint"))
+
+
 class ReshapeLayer(Layer):
     """ReshapeLayer(incoming, shape, **kwargs)
 
     Reshapes to ``shape``, whose entries are positive ints, at most one ``-1``
-    (inferred from the rest), or ``[i]``: the size of input axis ``i``.
+    (inferred from the rest), ``[i]``: the size of input axis ``i`` (an axis
+    may be referred to more than once), or aesara integer scalars.
 
     >>> ReshapeLayer((None, 192), ([0], 3, 8, 8)).output_shape
     (None, 3, 8, 8)
+    >>> ReshapeLayer((2, 3, 3), (-1, [1], [1])).output_shape
+    (2, 3, 3)
     """
 
     def __init__(self, incoming, shape, **kwargs):
@@ -52,23 +62,30 @@ class ReshapeLayer(Layer):
         shape = tuple(shape)
         for s in shape:
             valid_ref = isinstance(s, list) and len(s) == 1 and 0 <= s[0] < len(self.input_shape)
-            if not (valid_ref or (isinstance(s, int) and (s > 0 or s == -1))):
+            valid_int = isinstance(s, (int, np.integer)) and (s > 0 or s == -1)
+            if not (valid_ref or valid_int or _symbolic_scalar(s)):
                 raise ValueError("invalid entry %r in shape %r" % (s, shape))
-        if shape.count(-1) > 1:
+        if sum(1 for s in shape if isinstance(s, (int, np.integer)) and s == -1) > 1:
             raise ValueError("shape %r may contain -1 only once" % (shape,))
         self.shape = shape
         self.get_output_shape_for(self.input_shape)  # raises if the sizes do not match
 
     def get_output_shape_for(self, input_shape):
-        out = [input_shape[s[0]] if isinstance(s, list) else s for s in self.shape]
-        referenced = {s[0] for s in self.shape if isinstance(s, list)}
-        rest_in = _size([d for i, d in enumerate(input_shape) if i not in referenced])
-        rest_out = _size([d for s, d in zip(self.shape, out) if not isinstance(s, list) and s != -1])
-        if -1 in self.shape:
-            inferred = None if None in (rest_in, rest_out) else rest_in // rest_out
-            out[self.shape.index(-1)] = inferred
-            rest_out = None if inferred is None else rest_out * inferred
-        if None not in (rest_in, rest_out) and rest_in != rest_out:
+        out = [input_shape[s[0]] if isinstance(s, list) else None if _symbolic_scalar(s) else int(s)
+               for s in self.shape]
+        # An unknown input axis that the output refers to cancels out of both sizes.
+        in_dims, out_dims = list(input_shape), list(out)
+        for k, s in enumerate(self.shape):
+            if isinstance(s, list) and input_shape[s[0]] is None:
+                in_dims[s[0]], out_dims[k] = 1, 1
+        inferred = [k for k, s in enumerate(self.shape) if not isinstance(s, list) and out[k] == -1]
+        in_size = _size(in_dims)
+        out_size = _size([d for k, d in enumerate(out_dims) if k not in inferred])
+        if inferred:
+            known = None not in (in_size, out_size)
+            out[inferred[0]] = in_size // out_size if known else None
+            out_size = out_size * out[inferred[0]] if known else None
+        if None not in (in_size, out_size) and in_size != out_size:
             raise ValueError("cannot reshape input of shape %r to %r" % (tuple(input_shape), self.shape))
         return tuple(out)
 

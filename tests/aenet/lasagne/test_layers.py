@@ -376,3 +376,27 @@ def test_dropout_masks_follow_the_lasagne_rng():
         set_rng(saved)
     assert np.array_equal(masks[0], masks[1])
     assert not np.array_equal(masks[0], masks[2])
+
+
+def test_reshape_with_a_repeated_axis_reference_matches_its_output():
+    layer = ReshapeLayer(InputLayer((2, 3, 3)), (-1, [1], [1]))
+    assert layer.output_shape == (2, 3, 3)
+    out = aesara.function([layer.input_layer.input_var], get_output(layer))(np.zeros((2, 3, 3), "float32"))
+    assert out.shape == layer.output_shape
+    assert DenseLayer(layer, 4).W.get_value().shape == (9, 4)
+
+
+def test_reshape_takes_a_symbolic_size():
+    n = aesara.tensor.iscalar("n")
+    layer = ReshapeLayer(InputLayer((None, 12)), ([0], n, -1))
+    assert layer.output_shape == (None, None, None)
+    f = aesara.function([layer.input_layer.input_var, n], get_output(layer))
+    assert f(np.arange(24, dtype="float32").reshape(2, 12), 3).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match="invalid entry"):
+        ReshapeLayer(InputLayer((None, 12)), ([0], aesara.tensor.fscalar(), -1))
+
+
+def test_input_layer_marks_size_one_dimensions_broadcastable():
+    assert InputLayer((None, 1, 28, 28)).input_var.broadcastable == (False, True, False, False)
+    assert InputLayer((1, 5)).input_var.broadcastable == (True, False)
+    assert InputLayer((None, 3)).input_var.broadcastable == (False, False)

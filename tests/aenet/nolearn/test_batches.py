@@ -154,20 +154,22 @@ def test_eval_size_rounds_to_a_number_of_folds():
     assert np.bincount(y_valid).tolist() == [10, 10]
 
 
-def test_regression_split_takes_the_last_fraction():
+def test_regression_split_takes_the_first_fold():
+    """nolearn 0.6 validates on the first fold of an unshuffled k-fold split."""
     X = np.arange(23, dtype=np.float32)[:, None]
     y = X * 2
     X_train, X_valid, y_train, y_valid = TrainSplit(eval_size=0.2)(X, y, Regression())
-    assert len(X_valid) == 5  # ceil(23 / 5)
-    np.testing.assert_array_equal(X_valid[:, 0], np.arange(18, 23))
-    np.testing.assert_array_equal(X_train[:, 0], np.arange(18))
+    assert len(X_valid) == 5  # 23 in 5 folds: the first three folds hold 5
+    np.testing.assert_array_equal(X_valid[:, 0], np.arange(5))
+    np.testing.assert_array_equal(X_train[:, 0], np.arange(5, 23))
     np.testing.assert_array_equal(y_valid, X_valid * 2)
+    np.testing.assert_array_equal(y_train, X_train * 2)
 
 
-def test_unstratified_classification_split_takes_the_last_fraction():
+def test_unstratified_classification_split_takes_the_first_fold():
     y = np.repeat([0, 1], 10)
-    _, _, _, y_valid = TrainSplit(eval_size=0.25, stratify=False)(np.zeros((20, 1)), y, Classification())
-    assert y_valid.tolist() == [1] * 5
+    _, _, y_train, y_valid = TrainSplit(eval_size=0.25, stratify=False)(np.zeros((20, 1)), y, Classification())
+    assert y_valid.tolist() == [0] * 5 and y_train.tolist() == [0] * 5 + [1] * 10
 
 
 def test_eval_size_zero_validates_on_nothing():
