@@ -1,7 +1,8 @@
 """Download the wheels an offline GPU host lacks: ``python tools/gpu_bundle.py PYVER DEST HOST_LOCK``.
 
-The roots are the project's dependencies and its ``workflow`` extra
-(pyproject.toml); each wheel's ``Requires-Dist`` (markers evaluated for Linux
+The roots are the dependencies of aenet (pyproject.toml) and of the
+workflow's cifarbench (workflow/pyproject.toml), both built as wheels by
+tools/gpu-bundle.sh; each wheel's ``Requires-Dist`` (markers evaluated for Linux
 x86_64 CPython PYVER) adds more, down to the packages HOST_LOCK says the host
 has.  Versions come from requirements.lock; a dependency in neither
 requirements.lock nor HOST_LOCK is an error.
@@ -85,8 +86,10 @@ def main(pyver, dest, host_lock):
         sys.exit(f"gpu-bundle: pyproject.toml's requires-python {requires_python!r} excludes Python {pyver}")
     pins = read_pins(ROOT / "requirements.lock")
     host = set(read_pins(host_lock))
-    roots = project["project"]["dependencies"] + project["project"]["optional-dependencies"]["workflow"]
-    wanted = {canonicalize_name(Requirement(r).name) for r in roots} - host
+    workflow = tomllib.loads((ROOT / "workflow" / "pyproject.toml").read_text())
+    roots = project["project"]["dependencies"] + workflow["project"]["dependencies"]
+    ours = {canonicalize_name(p["project"]["name"]) for p in (project, workflow)}  # built by gpu-bundle.sh
+    wanted = {canonicalize_name(Requirement(r).name) for r in roots} - host - ours
     env, done, needed_by = marker_env(pyver), set(), {}
     while wanted:
         missing = sorted(n for n in wanted if n not in pins)
