@@ -26,7 +26,6 @@ import os
 import statistics
 
 from cifarbench.bench_nets import NETS, batch_size, flops_per_sample
-from cifarbench.bench_nets import build_aenet, make_data  # noqa: F401  (the nets it times, for callers)
 from cifarbench.timing import (
     SELF_CHECK_RTOL,
     SELF_CHECK_STEPS,
