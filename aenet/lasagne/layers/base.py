@@ -4,7 +4,7 @@ from collections import OrderedDict
 from aenet.lasagne import nonlinearities
 from aenet.lasagne.utils import create_param
 
-__all__ = ["Layer"]
+__all__ = ["Layer", "MergeLayer"]
 
 
 def check_shape(shape, name):
@@ -97,4 +97,41 @@ class Layer:
         (such as ``deterministic``) arrive here; layers ignore those they do
         not use.
         """
+        raise NotImplementedError()
+
+
+class MergeLayer(Layer):
+    """MergeLayer(incomings, name=None): base class of layers with several inputs.
+
+    ``incomings`` lists the layers (or shape tuples) feeding this one, in order;
+    ``input_layers`` holds them (``None`` for a shape) and ``input_shapes``
+    their output shapes.  :meth:`get_output_shape_for` receives the list of
+    input shapes and :meth:`get_output_for` the list of input expressions, in
+    the same order.
+
+    >>> MergeLayer([(None, 3), (None, 4)]).input_shapes
+    [(None, 3), (None, 4)]
+    """
+
+    def __init__(self, incomings, name=None):
+        self.input_shapes = [
+            incoming if isinstance(incoming, tuple) else incoming.output_shape for incoming in incomings
+        ]
+        self.input_layers = [None if isinstance(incoming, tuple) else incoming for incoming in incomings]
+        self.name = name
+        self.params = OrderedDict()
+        for shape in self.input_shapes:
+            check_shape(shape, name)
+
+    @property
+    def output_shape(self):
+        """The output shape for this layer's ``input_shapes``."""
+        return self.get_output_shape_for(self.input_shapes)
+
+    def get_output_shape_for(self, input_shapes):
+        """The output shape for inputs of ``input_shapes`` (a list); subclasses define it."""
+        raise NotImplementedError()
+
+    def get_output_for(self, inputs, **kwargs):
+        """The symbolic output for the list of symbolic ``inputs``; subclasses define it."""
         raise NotImplementedError()

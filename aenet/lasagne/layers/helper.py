@@ -11,6 +11,7 @@ from aenet.lasagne.utils import as_list, unique
 
 __all__ = [
     "get_all_layers",
+    "incoming_layers",
     "get_output",
     "get_output_shape",
     "get_all_params",
@@ -27,25 +28,35 @@ def _map(function, layer_or_layers):
     return function(layer_or_layers)
 
 
+def incoming_layers(layer):
+    """The layers feeding ``layer``: its ``input_layers`` (merge layers) or its
+    ``input_layer``, leaving out inputs given as shapes."""
+    if hasattr(layer, "input_layers"):
+        return [incoming for incoming in layer.input_layers if incoming is not None]
+    incoming = getattr(layer, "input_layer", None)
+    return [] if incoming is None else [incoming]
+
+
 def get_all_layers(layer, treat_as_input=None):
     """Every layer ``layer`` (a layer or a list) depends on, inputs first.
 
-    Each layer comes after the layers feeding it; the search stops at
-    layers in ``treat_as_input``.
+    Each layer comes after the layers feeding it, a merge layer's inputs in
+    their order; the search stops at layers in ``treat_as_input``.
     """
     stop = set(treat_as_input or ())
-    ordered, seen = [], set()
-
-    def visit(current):
-        if current in seen:
-            return
-        seen.add(current)
-        if current not in stop and current.input_layer is not None:
-            visit(current.input_layer)
-        ordered.append(current)
-
+    ordered, done = [], set()
     for output in as_list(layer):
-        visit(output)
+        stack = [(output, False)]
+        while stack:
+            current, expanded = stack.pop()
+            if current in done:
+                continue
+            if expanded or current in stop:
+                done.add(current)
+                ordered.append(current)
+                continue
+            stack.append((current, True))
+            stack.extend((incoming, False) for incoming in reversed(incoming_layers(current)))
     return ordered
 
 
@@ -73,13 +84,21 @@ def _propagate(layer_or_layers, inputs, of_input_layer, convert, step):
     for layer in layers:
         if layer in values:
             continue
-        if layer.input_layer is None:
-            raise ValueError(
-                "layer %r was built from a shape, not a layer: pass its input in a "
-                "dict {layer: value}" % (layer,)
-            )
-        values[layer] = step(layer, values[layer.input_layer])
+        if hasattr(layer, "input_layers"):
+            _check_built_from_layers(layer, layer.input_layers)
+            values[layer] = step(layer, [values[incoming] for incoming in layer.input_layers])
+        else:
+            _check_built_from_layers(layer, [layer.input_layer])
+            values[layer] = step(layer, values[layer.input_layer])
     return _map(values.__getitem__, layer_or_layers)
+
+
+def _check_built_from_layers(layer, incomings):
+    if None in incomings:
+        raise ValueError(
+            "layer %r was built from a shape, not a layer: pass its input in a "
+            "dict {layer: value}" % (layer,)
+        )
 
 
 def get_output(layer_or_layers, inputs=None, deterministic=False, **kwargs):

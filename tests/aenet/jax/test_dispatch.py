@@ -17,7 +17,7 @@ import aesara  # noqa: E402
 import aesara.tensor as at  # noqa: E402
 from aesara.compile.mode import get_mode  # noqa: E402
 
-from aenet import device  # noqa: E402
+from helpers.backends import RTOL, assert_close, compare, jax_mode, op_types  # noqa: E402
 
 with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated but still shipped
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -25,51 +25,7 @@ with warnings.catch_warnings():  # aesara.tensor.nnet and .signal are deprecated
     from aesara.tensor.nnet import conv2d
     from aesara.tensor.signal import pool
 
-RTOL = 1e-5
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("jax_cpu")]
-
-
-def jax_mode():
-    from aenet.jax import JAX_MODE
-
-    return JAX_MODE
-
-
-def assert_close(actual, expected, rtol=RTOL):
-    """Equal to ``rtol`` relative, elementwise or to the array's largest magnitude."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape
-    if expected.dtype.kind in "iub":
-        np.testing.assert_array_equal(actual, expected)
-        return
-    assert actual.dtype == expected.dtype == np.float32
-    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
-
-
-def op_types(function):
-    return {type(node.op).__name__ for node in function.maker.fgraph.apply_nodes}
-
-
-def compare(inputs, outputs, values, expect_ops=(), wrt=None):
-    """Compile ``outputs`` (and the gradients of ``sum(out * cos(out))`` w.r.t. ``wrt``)
-    in both modes, check ``expect_ops`` are in the JAX graph, and compare the results.
-
-    The cosine makes the output gradients differ from element to element.
-    Returns the C and JAX results (outputs, then gradients).
-    """
-    outputs = list(outputs)
-    if wrt:
-        cost = sum((out * at.cos(out)).sum() for out in outputs if out.dtype.startswith("float"))
-        outputs = outputs + aesara.grad(cost, wrt)
-    c_fn = aesara.function(inputs, outputs, mode=get_mode("FAST_RUN"))
-    jax_fn = aesara.function(inputs, outputs, mode=jax_mode())
-    missing = set(expect_ops) - op_types(jax_fn)
-    assert not missing, f"not in the JAX graph: {missing} (found {sorted(op_types(jax_fn))})"
-    c_out, jax_out = c_fn(*values), jax_fn(*values)
-    for c, j in zip(c_out, jax_out):
-        assert_close(j, c)
-    return c_out, jax_out
 
 
 def randn(rng, *shape):

@@ -14,6 +14,7 @@ from aenet.lasagne.layers import (
     InputLayer,
     Layer,
     MaxPool2DLayer,
+    MergeLayer,
     count_params,
     get_all_layers,
     get_all_param_values,
@@ -286,3 +287,54 @@ def test_get_output_shape_routes_like_get_output(chain):
     l_in, first, second = chain
     assert get_output_shape([first, second]) == [(None, 3), (None, 2)]
     assert get_output_shape(second, (7, 3)) == (7, 2)
+
+
+class Difference(MergeLayer):
+    """first input minus second: a two-input layer for the contract tests."""
+
+    def get_output_shape_for(self, input_shapes):
+        return input_shapes[0]
+
+    def get_output_for(self, inputs, **kwargs):
+        return inputs[0] - inputs[1]
+
+
+def diamond():
+    """in -> a (linear dense 3), in -> b (linear dense 3), Difference(b, a)."""
+    l_in = InputLayer((None, 2), name="in")
+    a = DenseLayer(l_in, 3, nonlinearity=None, name="a")
+    b = DenseLayer(l_in, 3, nonlinearity=None, name="b")
+    return l_in, a, b, Difference([b, a], name="diff")
+
+
+def test_get_all_layers_visits_merge_inputs_in_their_order():
+    l_in, a, b, diff = diamond()
+    assert get_all_layers(diff) == [l_in, b, a, diff]
+    assert get_all_layers(diff, treat_as_input=[b]) == [b, l_in, a, diff]
+    assert get_all_layers([a, diff]) == [l_in, a, b, diff]
+
+
+def test_get_all_layers_walks_a_deep_chain_without_recursion():
+    layer = InputLayer((None, 2))
+    for _ in range(3000):
+        layer = Layer(layer)
+    assert len(get_all_layers(layer)) == 3001
+
+
+def test_get_output_feeds_a_merge_layer_its_inputs_in_order():
+    l_in, a, b, diff = diamond()
+    x = np.array([[1.0, -2.0]], dtype="float32")
+    f = aesara.function([l_in.input_var], get_output(diff))
+    expected = (x @ b.W.get_value() + b.b.get_value()) - (x @ a.W.get_value() + a.b.get_value())
+    np.testing.assert_allclose(f(x), expected, rtol=1e-6)
+    assert get_output_shape(diff, {l_in: (7, 2)}) == (7, 3)
+    assert count_params(diff) == 2 * (2 * 3 + 3)
+
+
+def test_merge_layer_built_from_shapes_needs_its_inputs_in_a_dict():
+    merged = Difference([(None, 3), (None, 3)])
+    assert merged.input_layers == [None, None]
+    assert get_all_layers(merged) == [merged]
+    with pytest.raises(ValueError, match="built from a shape"):
+        get_output(merged)
+    assert get_output_shape(merged) == (None, 3)
