@@ -19,6 +19,9 @@ rule all:
     input:
         summary="results/summary.csv",
         plot="results/summary.png",
+        page="results/summary.html",
+        curves="results/curves.png",
+        scaling=scaling_outputs(),
 
 
 include: "workflow/rules/download.smk"

@@ -26,25 +26,10 @@ import pytest
 from cifarbench.data import write_cifar10_archive
 from cifarbench.experiment import HISTORY_COLUMNS
 from cifarbench.report import COLUMNS, summarize
-from helpers.project import ROOT, copy_project, output, run_snakemake, sha256
+from helpers.project import ROOT, copy_project, job_counts, output, run_snakemake, sha256
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 OFFICIAL_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
-
-
-def job_counts(text):
-    """``{rule: count}`` from the "Job stats" table of a dry run."""
-    counts, in_table = {}, False
-    for line in text.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            in_table = True
-            continue
-        if in_table and len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-        elif in_table and counts and not line.strip():
-            break
-    return counts
 
 
 def job_threads(text, rule):
@@ -124,7 +109,7 @@ def test_dry_run_default_config_plans_the_post(parse_runs):
     assert result.returncode == 0, output(result)
     assert job_counts(result.stdout) == {
         "all": 1, "download_data": 1, "preprocess_data": 1, "configure_device": 1,
-        "train_model": 2, "aggregate_results": 1, "total": 7,
+        "train_model": 2, "aggregate_results": 1, "plot_curves": 1, "total": 8,
     }  # fmt: skip
     for target in ("results/metrics/mlp_cpu.json", "results/metrics/cnn_cpu.json", "results/device/cpu.json"):
         assert target in result.stdout
@@ -402,9 +387,9 @@ def test_run_writes_every_output(e2e):
         "results/arrays/X_train.npy", "results/arrays/y_train.npy",
         "results/arrays/X_test.npy", "results/arrays/y_test.npy",
         "results/device/cpu.json",
-        "results/summary.csv", "results/summary.png",
+        "results/summary.csv", "results/summary.png", "results/summary.html", "results/curves.png",
         "logs/download/cifar-10-python.log", "logs/preprocess/arrays.log", "logs/device/cpu.log",
-        "logs/aggregate/summary.log",
+        "logs/aggregate/summary.log", "logs/aggregate/curves.log",
         "benchmarks/download/cifar-10-python.tsv", "benchmarks/preprocess/arrays.tsv",
         "benchmarks/device/cpu.tsv",
     ]  # fmt: skip
@@ -495,7 +480,7 @@ def test_report_bundles_the_results(e2e):
     assert result.returncode == 0, output(result)[-4000:]
     html = (e2e["dir"] / "report.html").read_text(errors="replace")
     assert len(html) > 50_000
-    for name in ("summary.csv", "summary.png"):
+    for name in ("summary.csv", "summary.png", "summary.html", "curves.png"):
         assert name in html
 
 

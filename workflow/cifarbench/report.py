@@ -32,6 +32,22 @@ COLUMNS = (
 )  # fmt: skip
 
 
+# What one run's metrics give the summary, the settings a study varies, and what tells runs apart.
+RUN_COLUMNS = tuple(c for c in COLUMNS if not c.startswith("post_") and c != "speedup_vs_cpu")
+SWEPT = ("batch_size", "threads", "learning_rate")
+RUN_KEYS = ("model", "device", *SWEPT)
+# How the runs of one row combine: column -> (metric, aggregation).
+AGGREGATES = {
+    "epochs": ("epochs", "max"), "repeats": ("seed", "size"),
+    "epoch_seconds_median": ("epoch_seconds_median", "mean"), "epoch_seconds_std": ("epoch_seconds_median", "std"),
+    "epoch_seconds_min": ("epoch_seconds_min", "min"), "epoch_seconds_max": ("epoch_seconds_max", "max"),
+    "train_seconds": ("train_seconds", "mean"), "compile_seconds": ("compile_seconds", "mean"),
+    "test_accuracy": ("test_accuracy", "mean"), "test_accuracy_std": ("test_accuracy", "std"),
+    "valid_accuracy": ("valid_accuracy", "mean"), "used_device": ("used_device", "first"),
+    "threads": ("threads", "first"),
+}  # fmt: skip
+
+
 def post_reference(model, device):
     """The post's figures for ``model`` on the hardware ``device`` stands for (None if unknown)."""
     post = POST.get(model)
@@ -65,15 +81,9 @@ def _order(values, preferred):
     return [preferred.index(v) if v in preferred else len(preferred) for v in values]
 
 
-def summarize(metrics):
-    """A pandas DataFrame with :data:`COLUMNS`, one row per model and device.
-
-    ``metrics`` are dicts (as :func:`cifarbench.experiment.run_experiment` makes
-    them) or paths of metrics JSON files.  ``speedup_vs_cpu`` is the ``cpu``
-    row's median epoch time over this row's, for the same model; it is empty
-    (NaN) when there is no ``cpu`` row.  Two rows for one model and device
-    raise ``ValueError``.
-    """
+def run_table(metrics):
+    """One row per training run: the metrics' :data:`COLUMNS` (the post's aside), the
+    seed, and the settings a study varies (:data:`SWEPT`) from its hyperparameters."""
     import pandas as pd
 
     metrics = list(metrics)
@@ -81,21 +91,76 @@ def summarize(metrics):
         metrics = load_metrics(metrics)
     rows = []
     for m in metrics:
-        row = {key: m.get(key) for key in COLUMNS if not key.startswith("post_") and key != "speedup_vs_cpu"}
-        row.update(post_reference(m["model"], m["device"]))
+        row = {key: m.get(key) for key in RUN_COLUMNS}
+        hyperparameters = m.get("hyperparameters") or {}
+        row.update(seed=m.get("seed"), batch_size=hyperparameters.get("batch_size"),
+                   learning_rate=hyperparameters.get("learning_rate"))  # fmt: skip
         rows.append(row)
-    table = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "speedup_vs_cpu"])
-    duplicated = table.duplicated(["model", "device"])
-    if duplicated.any():
-        first = table[duplicated].iloc[0]
-        raise ValueError(f"two metrics for model {first['model']!r} on device {first['device']!r}")
-    cpu = table[table["device"] == "cpu"].set_index("model")["epoch_seconds_median"]
-    speedup = table["model"].map(cpu) / table["epoch_seconds_median"]
-    table.insert(COLUMNS.index("speedup_vs_cpu"), "speedup_vs_cpu", speedup.astype(float))
+    runs = pd.DataFrame(rows, columns=[*RUN_COLUMNS, "seed", "batch_size", "learning_rate"])
+    twice = runs.duplicated([*RUN_KEYS, "seed"])
+    if twice.any():
+        first = runs[twice].iloc[0]
+        raise ValueError(f"two metrics for model {first['model']!r} on device {first['device']!r} "
+                         f"with the same settings and seed {first['seed']}")  # fmt: skip
+    return runs
+
+
+def swept_settings(runs):
+    """The settings of :data:`SWEPT` that take several values for one model on one device."""
+    counts = runs.groupby(["model", "device"])[list(SWEPT)].nunique(dropna=False)
+    return [key for key in SWEPT if len(counts) and counts[key].max() > 1]
+
+
+def summarize(metrics):
+    """A pandas DataFrame with :data:`COLUMNS`, one row per model, device and swept setting.
+
+    ``metrics`` are dicts (as :func:`cifarbench.experiment.run_experiment` makes
+    them) or paths of metrics JSON files.  Runs of the same model, device and
+    settings with other seeds are repeats: their row holds the mean of each
+    figure (the fastest and slowest epoch over all of them), and columns
+    ``repeats``, ``test_accuracy_std`` and ``epoch_seconds_std`` (standard
+    deviation of the runs' median epoch times) appear.  Settings swept for a
+    model on a device (batch size, threads, learning rate) get a column after
+    ``device``.  ``speedup_vs_cpu`` is the ``cpu`` row's median epoch time over
+    this row's, for the same model and swept batch size and learning rate (the
+    ``cpu`` row with the most threads); empty (NaN) without one.  Two runs
+    with the same settings and seed raise ``ValueError``.
+    """
+    runs = run_table(metrics)
+    swept = swept_settings(runs)
+    keys = ["model", "device", *swept]
+    grouped = runs.groupby(keys, sort=False, dropna=False)
+    table = grouped.agg(**{column: how for column, how in AGGREGATES.items() if column not in keys}).reset_index()
+    table["speedup_vs_cpu"] = _speedup(table, swept)
+    post = [post_reference(model, device) for model, device in zip(table["model"], table["device"])]
+    for key in ("post_epochs", "post_epoch_seconds", "post_test_accuracy", "post_speedup_vs_cpu"):
+        table[key] = [row[key] for row in post]
     table = table.assign(
         _m=_order(table["model"], MODEL_ORDER), _d=_order(table["device"], DEVICE_ORDER)
-    ).sort_values(["_m", "model", "_d", "device"]).drop(columns=["_m", "_d"])
-    return table.reset_index(drop=True)
+    ).sort_values(["_m", "model", "_d", "device", *swept]).drop(columns=["_m", "_d"])
+    return table[summary_columns(swept, table["repeats"].max() > 1)].reset_index(drop=True)
+
+
+def summary_columns(swept, repeated):
+    """:data:`COLUMNS`, with the swept settings after ``device`` and the spread when repeated."""
+    columns = [c for c in COLUMNS if c not in swept]
+    columns[2:2] = swept
+    if repeated:
+        for after, spread in (("epochs", "repeats"), ("epoch_seconds_median", "epoch_seconds_std"),
+                              ("test_accuracy", "test_accuracy_std")):  # fmt: skip
+            columns.insert(columns.index(after) + 1, spread)
+    return columns
+
+
+def _speedup(table, swept):
+    """``speedup_vs_cpu`` of every row (see :func:`summarize`)."""
+    import pandas as pd
+
+    match = ["model", *[key for key in swept if key != "threads"]]
+    cpu = table[table["device"] == "cpu"].sort_values("threads", ascending=False).drop_duplicates(match)
+    reference = cpu[match + ["epoch_seconds_median"]].rename(columns={"epoch_seconds_median": "_cpu"})
+    merged = table[match].merge(reference, on=match, how="left")
+    return pd.Series(merged["_cpu"].to_numpy(float) / table["epoch_seconds_median"].to_numpy(float))
 
 
 def write_summary(table, path):
@@ -105,8 +170,14 @@ def write_summary(table, path):
     return write_text_atomic(path, table.to_csv(index=False, float_format="%.6g"))
 
 
+SETTING_LABELS = {"batch_size": "batch {:g}", "threads": "{:g} threads", "learning_rate": "lr {:g}"}
+
+
 def _label(row):
-    return f"{row['model']}\n{row['device']}"
+    """``model``, ``device`` and the swept settings of a summary row, one per line."""
+    settings = [SETTING_LABELS[key].format(row[key]) for key in SWEPT if key in row.index and key in SETTING_LABELS
+                and row.index.get_loc(key) < row.index.get_loc("epochs")]  # fmt: skip
+    return "\n".join([row["model"], row["device"], *settings])
 
 
 def _annotate_bars(ax, xs, values, fmt, tops=None, color="black"):
@@ -117,24 +188,51 @@ def _annotate_bars(ax, xs, values, fmt, tops=None, color="black"):
                         xytext=(0, 2), textcoords="offset points", color=color)  # fmt: skip
 
 
-def plot_summary(table, path):
-    """Write :func:`summary_figure` of ``table`` to ``path`` as a PNG, atomically."""
+def save_png(fig, path):
+    """Write ``fig`` to ``path`` as a PNG, atomically, and close it."""
     import matplotlib.pyplot as plt
 
     from aenet.atomic import write_bytes_atomic
 
-    fig = summary_figure(table)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)
     return write_bytes_atomic(path, buffer.getvalue())
 
 
-def summary_figure(table):
+def plot_summary(table, path, runs=None):
+    """Write :func:`summary_figure` of ``table`` (and ``runs``) to ``path`` as a PNG, atomically."""
+    return save_png(summary_figure(table, runs), path)
+
+
+def _run_values(table, runs, column):
+    """``(x, value)`` of each run in ``runs`` under its summary row's bar."""
+    keys = [key for key in ("model", "device", *SWEPT) if key in table.columns[: table.columns.get_loc("epochs")]]
+    position = {tuple(row): i for i, row in enumerate(table[keys].itertuples(index=False))}
+    points = [(position[tuple(row[keys])], row[column]) for _, row in runs.iterrows() if tuple(row[keys]) in position]
+    return tuple(zip(*points)) if points else ((), ())
+
+
+def _draw_spread(ax, table, runs, centers, column, spread):
+    """Error bars of one standard deviation, and a dot per run, when there are repeats."""
+    import numpy as np
+
+    if spread not in table.columns:
+        return
+    ax.errorbar(centers, table[column].astype(float), yerr=table[spread].astype(float).fillna(0),
+                fmt="none", ecolor="#d62728", elinewidth=1.5, capsize=4, label="± 1 s.d. over seeds")  # fmt: skip
+    if runs is not None:
+        xs, values = _run_values(table, runs, {"epoch_seconds_std": "epoch_seconds_median"}.get(spread, column))
+        ax.plot(np.asarray(xs, float) + centers[0], values, "o", ms=3, color="black", alpha=0.6, label="each seed")
+
+
+def summary_figure(table, runs=None):
     """Epoch time per model and device (log scale) and test accuracy, with the post's figures.
 
-    Bars show ours; hatched bars the post's figure for the same model and
-    kind of hardware; whiskers our fastest and slowest epoch.
+    Bars show ours (the mean over repeats); hatched bars the post's figure
+    for the same model and kind of hardware; black whiskers our fastest and
+    slowest epoch.  With repeats, red bars span one standard deviation and
+    dots show each seed's run (``runs``, from :func:`run_table`).
     """
     import matplotlib
 
@@ -160,6 +258,7 @@ def summary_figure(table):
         ax_time.hlines(ends, centers - 0.06, centers + 0.06, color="black", linewidth=1)
     ax_time.bar(x + width / 2, post_seconds, width, color=post_color, hatch="//", edgecolor="#666666",
                 label="post (2015)")  # fmt: skip
+    _draw_spread(ax_time, table, runs, centers, "epoch_seconds_median", "epoch_seconds_std")
     _annotate_bars(ax_time, centers, median, "{:.3g}", tops=np.fmax(median, slowest))
     _annotate_bars(ax_time, x + width / 2, post_seconds, "{:.3g}", color="#444444")
     ax_time.set_yscale("log")
@@ -173,6 +272,7 @@ def summary_figure(table):
     ax_acc.bar(x - width / 2, accuracy, width, color=ours_color, label="this run")
     ax_acc.bar(x + width / 2, post_accuracy, width, color=post_color, hatch="//", edgecolor="#666666",
                label="post (2015)")  # fmt: skip
+    _draw_spread(ax_acc, table, runs, x - width / 2, "test_accuracy", "test_accuracy_std")
     _annotate_bars(ax_acc, x - width / 2, accuracy, "{:.0%}")
     _annotate_bars(ax_acc, x + width / 2, post_accuracy, "{:.0%}", color="#444444")
     ax_acc.axhline(0.1, color="#999999", linestyle=":", linewidth=1)

@@ -1,4 +1,6 @@
 # Stage 4: train one model on one device; params, per-epoch history and metrics.
+# {run} is empty for the configured settings, else names the repeat and swept
+# values (cifarbench.study): results/metrics/mlp_cpu_r2_b512.json.
 # The checkpoint (saved after every epoch, resumed by a rerun after a kill) is not
 # an output: snakemake would delete it when the job fails.  The job removes it
 # once the outputs are written.
@@ -12,23 +14,23 @@ rule train_model:
         y_test="results/arrays/y_test.npy",
         device="results/device/{device}.json",
     output:
-        params="results/models/{model}_{device}.npz",
+        params="results/models/{model}_{device}{run}.npz",
         history=report(
-            "results/history/{model}_{device}.csv",
+            "results/history/{model}_{device}{run}.csv",
             caption="../report/history.rst",
             category="Training history",
-            labels={"model": "{model}", "device": "{device}"},
+            labels={"model": "{model}", "device": "{device}", "run": "{run}"},
         ),
-        metrics="results/metrics/{model}_{device}.json",
+        metrics="results/metrics/{model}_{device}{run}.json",
     params:
         model=model_config,
-        seed=config["seed"],
-        checkpoint="results/checkpoints/{model}_{device}.npz",
+        seed=run_seed,
+        checkpoint="results/checkpoints/{model}_{device}{run}.npz",
     log:
-        "logs/train/{model}_{device}.log",
+        "logs/train/{model}_{device}{run}.log",
     benchmark:
-        "benchmarks/train/{model}_{device}.tsv"
-    threads: lambda wildcards: train_threads()  # at job time: --unlock, --report need no --cores
+        "benchmarks/train/{model}_{device}{run}.tsv"
+    threads: run_threads  # at job time: --unlock, --report need no --cores
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,

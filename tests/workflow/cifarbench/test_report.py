@@ -11,6 +11,7 @@ from cifarbench.report import (
     load_metrics,
     plot_summary,
     post_reference,
+    run_table,
     summarize,
     summary_figure,
     write_summary,
@@ -119,3 +120,58 @@ def test_plot_with_one_row_and_missing_post_figure(tmp_path):
     table = summarize([metrics("mlp", "gpu", 0.01)])
     table.loc[0, "post_epoch_seconds"] = float("nan")
     assert plot_summary(table, tmp_path / "one.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def run(model, device, median, accuracy, seed=42, batch_size=128, threads=2):
+    """Metrics of one run of a study: ``metrics`` with its seed and hyperparameters."""
+    m = metrics(model, device, median, accuracy)
+    m.update(seed=seed, threads=threads, hyperparameters={"batch_size": batch_size, "learning_rate": 0.01})
+    return m
+
+
+def test_repeats_give_means_and_standard_deviations():
+    runs = [run("mlp", "cpu", 1.0, 0.40, seed=42), run("mlp", "cpu", 2.0, 0.42, seed=43),
+            run("mlp", "cpu", 3.0, 0.47, seed=44), run("mlp", "gpu", 0.5, 0.41, seed=42),
+            run("mlp", "gpu", 0.5, 0.41, seed=43), run("mlp", "gpu", 0.5, 0.41, seed=44)]  # fmt: skip
+    table = summarize(runs)
+    assert list(table.columns[:4]) == ["model", "device", "epochs", "repeats"]
+    assert table["repeats"].tolist() == [3, 3]
+    cpu, gpu = table.iloc[0], table.iloc[1]
+    assert cpu["epoch_seconds_median"] == pytest.approx(2.0) and cpu["epoch_seconds_std"] == pytest.approx(1.0)
+    # accuracies 0.40, 0.42, 0.47: mean 0.43, sample variance (0.03^2 + 0.01^2 + 0.04^2) / 2 = 0.0013
+    assert cpu["test_accuracy"] == pytest.approx(0.43) and cpu["test_accuracy_std"] == pytest.approx(0.0013**0.5)
+    assert cpu["epoch_seconds_min"] == pytest.approx(0.9) and cpu["epoch_seconds_max"] == pytest.approx(4.5)
+    assert gpu["epoch_seconds_std"] == 0 and gpu["speedup_vs_cpu"] == pytest.approx(4.0)
+
+
+def test_a_sweep_gives_a_row_per_setting_and_matches_the_cpu_row_with_most_threads():
+    runs = [run("cnn", "cpu", 8.0, 0.5, batch_size=128, threads=1), run("cnn", "cpu", 5.0, 0.5, batch_size=128),
+            run("cnn", "cpu", 20.0, 0.5, batch_size=512, threads=1), run("cnn", "cpu", 12.0, 0.5, batch_size=512),
+            run("cnn", "gpu", 1.0, 0.5, batch_size=128), run("cnn", "gpu", 0.5, 0.5, batch_size=512)]  # fmt: skip
+    table = summarize(runs)
+    assert list(table.columns[:4]) == ["model", "device", "batch_size", "threads"]
+    assert "repeats" not in table.columns
+    assert list(zip(table["device"], table["batch_size"], table["threads"])) == [
+        ("cpu", 128, 1), ("cpu", 128, 2), ("cpu", 512, 1), ("cpu", 512, 2), ("gpu", 128, 2), ("gpu", 512, 2),
+    ]  # fmt: skip
+    assert table["speedup_vs_cpu"].tolist() == pytest.approx([5 / 8, 1.0, 12 / 20, 1.0, 5.0, 24.0])
+
+
+def test_the_same_run_twice_is_refused():
+    with pytest.raises(ValueError, match="same settings and seed 43"):
+        summarize([run("mlp", "cpu", 1.0, 0.4, seed=43), run("mlp", "cpu", 1.1, 0.4, seed=43)])
+
+
+def test_the_plot_draws_the_spread_and_every_seed():
+    runs = [run("mlp", "cpu", 1.0, 0.40, seed=42), run("mlp", "cpu", 3.0, 0.46, seed=43)]
+    fig = summary_figure(summarize(runs), run_table(runs))
+    ax_time, ax_acc = fig.axes
+    dots = [line for line in ax_acc.lines if line.get_marker() == "o"]
+    assert len(dots) == 1 and sorted(dots[0].get_ydata()) == [0.40, 0.46]
+    (time_dots,) = [line for line in ax_time.lines if line.get_marker() == "o"]
+    assert sorted(time_dots.get_ydata()) == [1.0, 3.0]
+    # the error bar spans mean -/+ one standard deviation: 0.43 -/+ 0.0424
+    segments = [seg for coll in ax_acc.collections for seg in getattr(coll, "get_segments", lambda: [])()]
+    spans = [(round(s[0][1], 4), round(s[1][1], 4)) for s in segments if len(s) == 2 and s[0][0] == s[1][0]]
+    assert (round(0.43 - 0.0424264, 4), round(0.43 + 0.0424264, 4)) in spans
+    plt.close(fig)
