@@ -1,8 +1,16 @@
 """nolearn 0.6-compatible training on :mod:`aenet.lasagne`: ``NeuralNet`` and friends."""
 from aenet.nolearn.base import NeuralNet
 from aenet.nolearn.batches import BatchIterator, TrainSplit
-from aenet.nolearn.graph import objective
-from aenet.nolearn.handlers import EarlyStopping, PrintLayerInfo, PrintLog, SaveWeights
+from aenet.nolearn.graph import grad_scale, objective
+from aenet.nolearn.handlers import (
+    EarlyStopping,
+    PrintLayerInfo,
+    PrintLog,
+    RememberBestWeights,
+    RestoreBestWeights,
+    SaveWeights,
+    WeightLog,
+)
 from aenet.nolearn.inputs import r2_score
 from aenet.nolearn.routing import Layers
 
@@ -13,8 +21,12 @@ __all__ = [
     "NeuralNet",
     "PrintLayerInfo",
     "PrintLog",
+    "RememberBestWeights",
+    "RestoreBestWeights",
     "SaveWeights",
     "TrainSplit",
+    "WeightLog",
+    "grad_scale",
     "objective",
     "r2_score",
 ]

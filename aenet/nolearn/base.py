@@ -16,7 +16,9 @@ The estimator stores its arguments; building the layers
 the epochs (:mod:`~aenet.nolearn.training`) and parameter files
 (:mod:`~aenet.nolearn.params_io`) live in modules of their own.
 """
+import copy
 import os
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -25,9 +27,10 @@ from aenet.lasagne.layers import InputLayer
 from aenet.lasagne.updates import nesterov_momentum
 from aenet.nolearn import inputs, routing
 from aenet.nolearn.batches import BatchIterator, TrainSplit
-from aenet.nolearn.graph import compile_net, objective
+from aenet.nolearn.graph import compile_net, grad_scale, objective, output_function  # noqa: F401  (nolearn's names)
 from aenet.nolearn.handlers import PrintLayerInfo, PrintLog
-from aenet.nolearn.params_io import read_params, write_params
+from aenet.nolearn.params_io import check_shapes, checked_layer_params, read_params, write_params
+from aenet.nolearn.routing import Layers  # noqa: F401  (nolearn.lasagne.base.Layers)
 from aenet.nolearn.training import train_loop
 
 # The arguments of NeuralNet.__init__ other than **kwargs, for get_params().
@@ -48,15 +51,7 @@ _GRAPH_PARAMS = {
 }  # fmt: skip
 
 # What is compiled or derived from the compiled functions: rebuilt, never pickled.
-_COMPILED = ("train_iter_", "eval_iter_", "predict_iter_", "_compiled", "_initialized")
-
-
-def _check_shapes(variables, values, message):
-    """Raise ``ValueError(message(name, ours, theirs))`` at the first value whose shape differs."""
-    for i, (var, value) in enumerate(zip(variables, values)):
-        ours, theirs = var.get_value(borrow=True).shape, np.shape(value)
-        if ours != theirs:
-            raise ValueError(message(var.name or i, ours, theirs))
+_COMPILED = ("train_iter_", "eval_iter_", "predict_iter_", "_compiled", "_initialized", "_get_output_fn_cache")
 
 
 class _HostOnly:
@@ -104,6 +99,12 @@ class NeuralNet:
     not swallow ``KeyboardInterrupt``: a net stopped that way is not
     reported as trained.  With ``regression=True`` ``valid_accuracy`` is nan.
 
+    As in nolearn 0.6.1, ``eval_size=`` becomes ``train_split=TrainSplit(eval_size)``
+    (deprecated), :meth:`get_output` gives any layer's output, :func:`~aenet.nolearn.grad_scale`
+    scales a layer's gradients, and :meth:`score` gives R² as ``r2_score(predictions, y)``.
+    ``sklearn.base.clone`` copies the arguments (layer instances too), so a net
+    works in ``GridSearchCV`` over routed keywords such as ``hidden_num_units``.
+
     Data are float32 ``X`` (cast once, not copied when already float32; a
     ``np.memmap`` is read batch by batch, but note that a validation split
     copies both parts into memory: with ``TrainSplit(eval_size=0)`` it stays
@@ -145,6 +146,13 @@ class NeuralNet:
     ):
         if loss is not None:
             raise ValueError("the 'loss' argument is not supported; use 'objective_loss_function'")
+        if "eval_size" in kwargs:  # nolearn's older argument
+            warnings.warn(
+                "the 'eval_size' argument is deprecated; use train_split=TrainSplit(eval_size=...)",
+                DeprecationWarning, stacklevel=2,
+            )
+            stratify = getattr(train_split, "stratify", True)
+            train_split = TrainSplit(eval_size=kwargs.pop("eval_size"), stratify=stratify)
         self.layers = layers
         self.update = update
         self.loss = loss
@@ -184,6 +192,10 @@ class NeuralNet:
     def get_params(self, deep=True):
         """The constructor's arguments, including the routed ``**kwargs``."""
         return {key: getattr(self, key) for key in _INIT_PARAMS + tuple(self._kwarg_keys)}
+
+    def __sklearn_clone__(self):
+        """An unfitted copy for ``sklearn.base.clone``: the arguments deep-copied, layer instances too."""
+        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
 
     def set_params(self, **params):
         """Set constructor arguments (and routed keywords); returns ``self``.
@@ -244,6 +256,7 @@ class NeuralNet:
         if getattr(self, "layers_", None) is None:
             self.initialize_layers()
         self._check_for_unused_kwargs()
+        self.__dict__.pop("_get_output_fn_cache", None)
         input_layers = [layer for layer in self.layers_.values() if isinstance(layer, InputLayer)]
         if len(input_layers) != 1:
             raise ValueError(f"NeuralNet needs exactly one InputLayer, found {len(input_layers)}")
@@ -271,6 +284,10 @@ class NeuralNet:
 
     # -- data checks ----------------------------------------------------------
 
+    def _check_good_input(self, X, y=None):
+        """``(X, y)`` with their lengths checked; a 1-D ``y`` becomes a column for regression."""
+        return inputs.check_good_input(X, y, regression=self.regression)
+
     def _prepare_X(self, X):
         input_layer = self.layers_[0] if self.check_input and hasattr(self, "layers_") else None
         return inputs.prepare_X(X, input_layer)
@@ -296,7 +313,7 @@ class NeuralNet:
 
     def fit(self, X, y, epochs=None):
         """Train for ``epochs`` (default ``max_epochs``) more epochs; returns ``self``."""
-        inputs.check_lengths(X, y)
+        X, y = self._check_good_input(X, y)
         self.initialize()
         X = self._prepare_X(X)
         y = self._prepare_y(y, fitting=True)
@@ -337,12 +354,32 @@ class NeuralNet:
             return self.classes_[labels]
         return labels.astype(np.int32)
 
+    def get_output(self, layer, X, deterministic=False):
+        """The output of ``layer`` (a layer of the net or its name) for ``X``, batch by batch.
+
+        As in nolearn, noise layers are active unless ``deterministic=True``.
+        """
+        self.initialize()
+        if isinstance(layer, str):
+            layer = self.layers_[layer]
+        cache = self.__dict__.setdefault("_get_output_fn_cache", {})
+        key = (layer, bool(deterministic))
+        if key not in cache:
+            cache[key] = output_function(self.layers_[0], layer, deterministic)
+        self._device.pull()
+        X = self._prepare_X(X)
+        return np.concatenate([cache[key](inputs.batch_float32(Xb)) for Xb, _ in self.batch_iterator_test(X)])
+
     def score(self, X, y):
-        """Accuracy for classification, R² for regression."""
-        inputs.check_lengths(X, y)
+        """Accuracy for classification, R² for regression.
+
+        As in nolearn, R² is computed as ``r2_score(predictions, y)``: the
+        predictions take the place of the true values.
+        """
+        X, y = self._check_good_input(X, y)
         prediction = self.predict(X)
         if self.regression:
-            return inputs.r2_score(np.asarray(y).reshape(len(y), -1), prediction)
+            return inputs.r2_score(prediction, np.asarray(y).reshape(len(y), -1))
         return float(np.mean(prediction == np.asarray(y)))
 
     # -- parameters -----------------------------------------------------------------
@@ -408,15 +445,7 @@ class NeuralNet:
 
     def _checked_layer_params(self, name, values):
         """The parameters of layer ``name``, once ``values`` are checked to fit them."""
-        params = self.layers_[name].get_params()
-        if len(params) != len(values):
-            raise ValueError(
-                f"cannot load layer {name!r}: it has {len(params)} parameters, the source has {len(values)}"
-            )
-        _check_shapes(params, values, lambda var, ours, theirs: (
-            f"cannot load layer {name!r}: parameter {var} has shape {ours} in this net but {theirs} in the source"
-        ))
-        return params
+        return checked_layer_params(name, self.layers_[name].get_params(), values)
 
     def get_update_state(self):
         """The values of the update rule's state variables, as a list of arrays (copies).
@@ -447,7 +476,7 @@ class NeuralNet:
             raise ValueError(
                 f"the update rule has {len(variables)} state variables, got {len(values)} values"
             )
-        _check_shapes(variables, values, lambda var, ours, theirs: (
+        check_shapes(variables, values, lambda var, ours, theirs: (
             f"update state variable {var} has shape {ours}, the value has {theirs}"
         ))
         self._device.pull()  # the parameters stay as trained

@@ -8,6 +8,23 @@ replace :class:`TrainSplit`.
 import numpy as np
 
 
+def _take(X, index):
+    """``X[index]`` for an array, or for each value of a dict of arrays."""
+    if isinstance(X, dict):
+        return {key: value[index] for key, value in X.items()}
+    return X[index]
+
+
+def n_samples(X):
+    """The number of samples of an array, or of a dict of equally long arrays."""
+    if not isinstance(X, dict):
+        return len(X)
+    lengths = {key: len(value) for key, value in X.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"Not all values of X are of equal length: {lengths}")
+    return next(iter(lengths.values()), 0)
+
+
 class BatchIterator:
     """Iterate over ``(Xb, yb)`` mini-batches of ``X`` and ``y``.
 
@@ -17,6 +34,8 @@ class BatchIterator:
     iterator itself; iterating it yields ``self.transform(Xb, yb)`` for
     consecutive batches.  The last batch keeps the remaining samples, so it
     may be smaller than ``batch_size``.  ``yb`` is None when ``y`` is None.
+    ``X`` (or ``y``) may be a dict of equally long arrays, as for a net with
+    several input layers: its batches are dicts with the same keys.
 
     With ``shuffle=True`` every call draws a new permutation from the
     iterator's own ``RandomState(seed)``: the order changes from epoch to
@@ -40,15 +59,16 @@ class BatchIterator:
         self._order = None
 
     def __call__(self, X, y=None):
-        if y is not None and len(y) != len(X):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        n = n_samples(X)
+        if y is not None and n_samples(y) != n:
+            raise ValueError(f"X has {n} samples but y has {n_samples(y)}")
         self.X, self.y = X, y
-        self._order = self.random.permutation(len(X)) if self.shuffle else None
+        self._order = self.random.permutation(n) if self.shuffle else None
         return self
 
     @property
     def n_samples(self):
-        return len(self.X)
+        return n_samples(self.X)
 
     def __len__(self):
         """The number of batches for the bound data."""
@@ -58,8 +78,8 @@ class BatchIterator:
         bs = self.batch_size
         for start in range(0, self.n_samples, bs):
             index = slice(start, start + bs) if self._order is None else self._order[start:start + bs]
-            Xb = self.X[index]
-            yb = None if self.y is None else self.y[index]
+            Xb = _take(self.X, index)
+            yb = None if self.y is None else _take(self.y, index)
             yield self.transform(Xb, yb)
 
     def batch_indices(self):
@@ -102,13 +122,6 @@ class BatchIterator:
         )
 
 
-def _take(X, index):
-    """``X[index]`` for an array, or for each value of a dict of arrays."""
-    if isinstance(X, dict):
-        return {key: value[index] for key, value in X.items()}
-    return X[index]
-
-
 def stratified_first_fold(y, n_splits):
     """Validation indices of the first fold of an unshuffled stratified k-fold.
 
@@ -136,7 +149,7 @@ def stratified_first_fold(y, n_splits):
 class TrainSplit:
     """Split ``(X, y)`` into training and validation parts, deterministically.
 
-    ``TrainSplit(eval_size=0.2, stratify=True)``
+    ``TrainSplit(eval_size=0.2, stratify=True, shuffle=False, seed=42)``
 
     The validation part is the first of ``round(1 / eval_size)`` folds, so
     ``eval_size=0.2`` keeps 1/5 of the samples and ``eval_size=0.3`` keeps 1/3.
@@ -145,22 +158,30 @@ class TrainSplit:
     :func:`stratified_first_fold`).  For regression, or with
     ``stratify=False``, it is the first ``ceil(n / folds)`` samples, the
     first fold of an unshuffled k-fold split, as in nolearn 0.6.  ``eval_size=0`` (or None) trains on everything and validates on
-    nothing.  Sample order is kept inside each part.
+    nothing.  Sample order is kept inside each part.  With ``shuffle=True``
+    the samples are first put in a random order, a new one at each call,
+    drawn from the split's own ``RandomState(seed)`` (the data are copied, not
+    shuffled in place as nolearn does).
 
     ``split(X, y, net=None)`` returns ``X_train, X_valid, y_train, y_valid``.
     """
 
-    def __init__(self, eval_size=0.2, stratify=True):
+    def __init__(self, eval_size=0.2, stratify=True, shuffle=False, seed=42):
         if eval_size and not 0 < eval_size < 1:
             raise ValueError(f"eval_size must be in [0, 1), got {eval_size!r}")
         self.eval_size = eval_size
         self.stratify = stratify
+        self.shuffle = shuffle
+        self.random = np.random.RandomState(seed)
 
     def n_splits(self):
         return max(2, int(round(1.0 / self.eval_size)))
 
     def __call__(self, X, y, net=None):
         n = len(y)
+        if self.shuffle:
+            order = self.random.permutation(n)
+            X, y = _take(X, order), y[order]
         if not self.eval_size:
             return X, _take(X, slice(n, None)), y, y[n:]
         regression = bool(getattr(net, "regression", False))

@@ -6,20 +6,27 @@ as ``on_epoch_finished``, ``on_batch_finished``, ``on_training_started`` or
 ``on_training_finished``.  Raising ``StopIteration`` from a handler ends
 training cleanly after the current epoch.
 """
+import csv
 import math
 import os
 import sys
 from datetime import datetime
 
+import numpy as np
 from tabulate import tabulate
 
 from aenet.lasagne.layers import count_params
+from aenet.nolearn.util import ansi, get_conv_infos, is_conv2d
 
-
-class ansi:
-    CYAN = "\033[36m"
-    GREEN = "\033[32m"
-    ENDC = "\033[0m"
+__all__ = [
+    "EarlyStopping",
+    "PrintLayerInfo",
+    "PrintLog",
+    "RememberBestWeights",
+    "RestoreBestWeights",
+    "SaveWeights",
+    "WeightLog",
+]
 
 
 def _size(shape):
@@ -27,7 +34,12 @@ def _size(shape):
 
 
 class PrintLayerInfo:
-    """Print the parameter count and a table of the layers (on training start)."""
+    """Print the parameter count and a table of the layers (on training start).
+
+    With ``net.verbose >= 2`` and a 2-D convolution in the net, the table is
+    :func:`~aenet.nolearn.util.get_conv_infos`' (capacity and coverage, with
+    a legend of its colours); ``verbose >= 3`` adds filter and field sizes.
+    """
 
     def __init__(self, file=None):
         self.file = file
@@ -39,13 +51,30 @@ class PrintLayerInfo:
         n_params = count_params(list(net.layers_.values()), trainable=True)
         print(f"# Neural Network with {n_params} learnable parameters\n", file=out)
         print("## Layer information\n", file=out)
-        rows = [
-            [str(i), name, _size(layer.output_shape)]
-            for i, (name, layer) in enumerate(net.layers_.items())
-        ]
-        print(tabulate(rows, headers=["#", "name", "size"], colalign=("right", "left", "left")), file=out)
+        verbose = getattr(net, "verbose", 0)
+        if verbose >= 2 and is_conv2d(net.layers_.values()):
+            print(get_conv_infos(net, detailed=verbose > 2), file=out)
+            print(_CONV_LEGEND, file=out)
+        else:
+            print(self._plain_table(net), file=out)
         print(file=out)
         out.flush()
+
+    @staticmethod
+    def _plain_table(net):
+        rows = [[str(i), name, _size(layer.output_shape)] for i, (name, layer) in enumerate(net.layers_.items())]
+        return tabulate(rows, headers=["#", "name", "size"], colalign=("right", "left", "left"))
+
+
+_CONV_LEGEND = f"""
+Explanation
+    X, Y:    image dimensions
+    cap.:    learning capacity (real filter size / receptive field, %)
+    cov.:    coverage of the image (receptive field / image size, %)
+    {ansi.MAGENTA}magenta{ansi.ENDC}: capacity too low (<1/6)
+    {ansi.CYAN}cyan{ansi.ENDC}:    image coverage too high (>100%)
+    {ansi.RED}red{ansi.ENDC}:     capacity too low and coverage too high
+"""
 
 
 class PrintLog:
@@ -175,3 +204,109 @@ class EarlyStopping:
             if self.restore_best:
                 net.load_params_from(self.best_params)
             raise StopIteration()
+
+
+class RememberBestWeights:
+    """Keep a copy of the parameters of the best epoch so far (as ``best_weights``).
+
+    The best epoch has the lowest ``loss`` history entry (default
+    ``"valid_loss"``) or, when ``score`` names an entry, the highest score.
+    ``best_weights_loss`` is that loss (the negated score) and
+    ``best_weights_epoch`` its epoch.  Restore them with
+    :class:`RestoreBestWeights`, e.g. as an ``on_training_finished`` handler.
+    """
+
+    def __init__(self, loss="valid_loss", score=None, verbose=1):
+        self.loss = loss
+        self.score = score
+        self.verbose = verbose
+        self.best_weights = None
+        self.best_weights_loss = sys.maxsize
+        self.best_weights_epoch = None
+
+    def __call__(self, net, train_history):
+        info = train_history[-1]
+        current = -info[self.score] if self.score is not None else info[self.loss]
+        if current < self.best_weights_loss:
+            self.best_weights = net.get_all_params_values()
+            self.best_weights_loss = current
+            self.best_weights_epoch = info["epoch"]
+
+
+class RestoreBestWeights:
+    """Load the parameters a :class:`RememberBestWeights` kept into the net.
+
+    ``remember`` defaults to the one :class:`RememberBestWeights` among the
+    net's ``on_epoch_finished`` handlers.
+    """
+
+    def __init__(self, remember=None):
+        self.remember = remember
+
+    def __call__(self, net, train_history):
+        if self.remember is None:
+            found = [h for h in _as_list(net.on_epoch_finished) if isinstance(h, RememberBestWeights)]
+            if len(found) != 1:
+                raise ValueError(f"RestoreBestWeights needs one RememberBestWeights in on_epoch_finished, found {len(found)}")
+            self.remember = found[0]
+        remember = self.remember
+        net.load_params_from(remember.best_weights)
+        if remember.verbose:
+            value = remember.best_weights_loss * (-1 if remember.score else 1)
+            print(f"Loaded best weights from epoch {remember.best_weights_epoch} "
+                  f"where {remember.score or remember.loss} was {value}", flush=True)
+
+
+def _as_list(handlers):
+    if handlers is None:
+        return []
+    return list(handlers) if isinstance(handlers, (list, tuple)) else [handlers]
+
+
+class WeightLog:
+    """Record statistics of the weights after each call (use as ``on_batch_finished``).
+
+    Each call appends to ``history`` a dict with, for parameter ``i`` of
+    layer ``name``, ``"{name}_{i} wdiff"`` (mean absolute change since the
+    previous call, 0 at the first), ``"{name}_{i} wabsmean"`` and
+    ``"{name}_{i} wmean"``.  With ``save_to`` (a path) the rows are also
+    written as CSV, ``write_every`` rows at a time.
+    """
+
+    def __init__(self, save_to=None, write_every=8):
+        self.save_to = save_to
+        self.write_every = write_every
+        self.last_weights = None
+        self.history = []
+        self._dictwriter = None
+        self._save_to_file = None
+
+    def __call__(self, net, train_history):
+        weights = net.get_all_params_values()
+        previous = self.last_weights if self.last_weights is not None else weights
+        entry = {}
+        for name, values in weights.items():
+            for i, (old, new) in enumerate(zip(previous[name], values)):
+                entry[f"{name}_{i} wdiff"] = float(np.abs(old - new).mean())
+                entry[f"{name}_{i} wabsmean"] = float(np.abs(new).mean())
+                entry[f"{name}_{i} wmean"] = float(new.mean())
+        if self.save_to:
+            self._open_writer(list(entry), new_file=self.last_weights is None)
+        self.history.append(entry)
+        self.last_weights = weights
+        if self.save_to and len(self.history) % self.write_every == 0:
+            self._dictwriter.writerows(self.history[-self.write_every:])
+            self._save_to_file.flush()
+
+    def _open_writer(self, fieldnames, new_file):
+        if self._dictwriter is not None:
+            return
+        self._save_to_file = open(self.save_to, "w" if new_file else "a", newline="")
+        self._dictwriter = csv.DictWriter(self._save_to_file, fieldnames)
+        if new_file:
+            self._dictwriter.writeheader()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.update(_save_to_file=None, _dictwriter=None)
+        return state

@@ -25,8 +25,32 @@ def check_lengths(X, y):
         raise ValueError(f"X and y have different lengths: {len(X)} samples in X, {len(y)} in y")
 
 
+def check_good_input(X, y=None, regression=False):
+    """nolearn's ``_check_good_input``: ``(X, y)`` once their lengths are checked.
+
+    ``X`` may be a dict of arrays, which must all have one length; a 1-D
+    ``y`` becomes a column for regression.  Other values are returned as given.
+    """
+    if isinstance(X, dict):
+        lengths = {key: len(value) for key, value in X.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"Not all values of X are of equal length: {lengths}")
+        n = next(iter(lengths.values()), 0)
+    else:
+        n = len(X)
+    if y is not None and len(y) != n:
+        raise ValueError(f"X and y are not of equal length: {n} samples in X, {len(y)} in y")
+    if regression and y is not None and np.ndim(y) == 1:
+        y = np.reshape(y, (-1, 1))
+    return X, y
+
+
 def prepare_X(X, input_layer=None):
     """``X`` as float32, checked against ``input_layer``'s shape when given."""
+    if isinstance(X, dict):
+        raise ValueError(
+            f"X is a dict (keys {sorted(X)}), for several input layers; aenet.nolearn nets have one input layer"
+        )
     X = as_float32(X)
     shape = getattr(input_layer, "shape", None)
     if shape is not None:

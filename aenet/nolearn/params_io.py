@@ -67,3 +67,21 @@ def read_params(path):
             )
         params[layer] = [values[i] for i in range(len(values))]
     return params, extras
+
+
+def check_shapes(variables, values, message):
+    """Raise ``ValueError(message(name, ours, theirs))`` at the first value whose shape differs."""
+    for i, (var, value) in enumerate(zip(variables, values)):
+        ours, theirs = var.get_value(borrow=True).shape, np.shape(value)
+        if ours != theirs:
+            raise ValueError(message(var.name or i, ours, theirs))
+
+
+def checked_layer_params(name, params, values):
+    """``params`` (of layer ``name``), once ``values`` are checked to fit them in number and shapes."""
+    if len(params) != len(values):
+        raise ValueError(f"cannot load layer {name!r}: it has {len(params)} parameters, the source has {len(values)}")
+    check_shapes(params, values, lambda var, ours, theirs: (
+        f"cannot load layer {name!r}: parameter {var} has shape {ours} in this net but {theirs} in the source"
+    ))
+    return params

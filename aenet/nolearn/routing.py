@@ -9,21 +9,38 @@ objective; the longest matching prefix wins.  :func:`build_layers` builds the
 """
 import numbers
 from collections import OrderedDict
+from pydoc import locate
 
 from aenet.lasagne.layers import InputLayer, Layer, get_all_layers
 
 ROUTED_PREFIXES = ("update", "objective")
 
 
+# Keyword arguments of a layer that may name another layer, besides incoming(s).
+LAYER_REFERENCE_PARAMS = ("mask_input",)
+
+
 class Layers(OrderedDict):
-    """The net's layers by name; an int or a slice indexes them by position."""
+    """The net's layers by name; an int or a slice indexes them by position.
+
+    As in nolearn, :meth:`keys` and :meth:`values` return lists.
+
+    >>> Layers([("a", 1), ("b", 2)]).keys()
+    ['a', 'b']
+    """
 
     def __getitem__(self, key):
         if isinstance(key, numbers.Integral) and not isinstance(key, bool):
-            return list(self.values())[key]
+            return self.values()[key]
         if isinstance(key, slice):
             return Layers(list(self.items())[key])
         return super().__getitem__(key)
+
+    def keys(self):
+        return list(super().keys())
+
+    def values(self):
+        return list(super().values())
 
 
 def owner(key, layer_names):
@@ -45,10 +62,12 @@ def declared_names(layers):
     for i, spec in enumerate(layers):
         if isinstance(spec, Layer):
             names.append(spec.name or default_layer_name(type(spec), i))
-        elif isinstance(spec[0], str):
-            names.append(spec[0])
+        elif not isinstance(spec, (list, tuple)) or len(spec) != 2:
+            continue  # reported by build_layers
+        elif isinstance(spec[1], dict):
+            names.append(spec[1].get("name") or default_layer_name(_factory(spec[0]), i))
         else:
-            names.append(spec[1].get("name") or default_layer_name(spec[0], i))
+            names.append(spec[0])
     return names
 
 
@@ -119,11 +138,21 @@ def _split_definition(i, layer_def):
         raise ValueError(
             f"layers[{i}] must be ('name', LayerClass) or (LayerClass, {{kwargs}}), got {layer_def!r}"
         )
-    if isinstance(layer_def[0], str):
-        return layer_def[1], {"name": layer_def[0]}
-    factory, kw = layer_def[0], dict(layer_def[1])
+    if isinstance(layer_def[0], str) and not isinstance(layer_def[1], dict):
+        return _factory(layer_def[1]), {"name": layer_def[0]}
+    factory, kw = _factory(layer_def[0]), dict(layer_def[1])
     kw.setdefault("name", default_layer_name(factory, i))
     return factory, kw
+
+
+def _factory(spec):
+    """A layer class, or the class a dotted path such as ``"aenet.lasagne.layers.DenseLayer"`` names."""
+    if not isinstance(spec, str):
+        return spec
+    found = locate(spec)
+    if found is None:
+        raise ValueError(f"layer class {spec!r} not found")
+    return found
 
 
 def _wire(kw, name, layers, previous, factory, X_tensor_type):
@@ -139,6 +168,9 @@ def _wire(kw, name, layers, previous, factory, X_tensor_type):
         if previous is None:
             raise ValueError(f"layer {name!r} has no incoming layer; start with an InputLayer")
         kw["incoming"] = previous
+    for param in LAYER_REFERENCE_PARAMS:
+        if isinstance(kw.get(param), str):
+            kw[param] = _resolve(layers, kw[param], name)
     for attr in ("W", "b"):
         if isinstance(kw.get(attr), str):  # share another layer's parameter
             kw[attr] = getattr(_resolve(layers, kw[attr], name), attr)
