@@ -19,6 +19,8 @@ __all__ = [
     "He",
     "HeNormal",
     "HeUniform",
+    "Orthogonal",
+    "Sparse",
 ]
 
 
@@ -101,8 +103,12 @@ def _fans(shape, c01b):
     return shape[1] * receptive, shape[0] * receptive
 
 
-class _FanScaled(Initializer):
-    """Samples ``initializer(std=...)``, the std computed from the shape's fans."""
+class _FanScaled:
+    """Mixin: samples ``initializer(std=...)``, the std computed from the shape's fans.
+
+    Not an :class:`Initializer` itself, so that :class:`Glorot` and :class:`He`
+    are direct subclasses of it, as in Lasagne.
+    """
 
     def __init__(self, initializer, gain=1.0, c01b=False):
         self.initializer = initializer
@@ -118,7 +124,7 @@ class _FanScaled(Initializer):
         raise NotImplementedError()
 
 
-class Glorot(_FanScaled):
+class Glorot(_FanScaled, Initializer):
     """Glorot(initializer, gain=1.0, c01b=False): Glorot & Bengio (2010) scaling.
 
     Samples ``initializer(std=std)`` with
@@ -146,7 +152,7 @@ class GlorotUniform(Glorot):
         super().__init__(Uniform, gain, c01b)
 
 
-class He(_FanScaled):
+class He(_FanScaled, Initializer):
     """He(initializer, gain=1.0, c01b=False): He et al. (2015) scaling.
 
     Samples ``initializer(std=std)`` with ``std = gain * sqrt(1 / fan_in)``.
@@ -168,3 +174,49 @@ class HeUniform(He):
 
     def __init__(self, gain=1.0, c01b=False):
         super().__init__(Uniform, gain, c01b)
+
+
+class Orthogonal(Initializer):
+    """Orthogonal(gain=1.0): ``gain`` times a random orthonormal matrix (Saxe et al., 2014).
+
+    The weight is seen as a ``(shape[0], prod(shape[1:]))`` matrix whose rows
+    (if there are fewer rows than columns) or columns are orthonormal.
+    ``gain='relu'`` means ``sqrt(2)``.
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = _gain(gain)
+
+    def sample(self, shape):
+        if len(shape) < 2:
+            raise RuntimeError("Orthogonal needs a shape of length >= 2, got %r" % (shape,))
+        rows, cols = shape[0], int(np.prod(shape[1:]))
+        gaussian = get_rng().normal(0.0, 1.0, (rows, cols))
+        left, _, right = np.linalg.svd(gaussian, full_matrices=False)
+        # left is (rows, k) and right (k, cols) with k = min(rows, cols): one of them is (rows, cols)
+        orthonormal = left if left.shape == (rows, cols) else right
+        return floatX(self.gain * orthonormal.reshape(shape))
+
+
+class Sparse(Initializer):
+    """Sparse(sparsity=0.1, std=0.01): a ``(inputs, units)`` matrix with few non-zero weights.
+
+    Each column gets exactly ``int(sparsity * inputs)`` non-zero entries, at
+    random rows, drawn from a Gaussian of standard deviation ``std``.
+    """
+
+    def __init__(self, sparsity=0.1, std=0.01):
+        self.sparsity = sparsity
+        self.std = std
+
+    def sample(self, shape):
+        if len(shape) != 2:
+            raise RuntimeError("Sparse needs a shape of length 2, got %r" % (shape,))
+        inputs, units = shape
+        nonzero = int(self.sparsity * inputs)
+        weights = np.zeros(shape, dtype=floatX(0).dtype)
+        rng = get_rng()
+        for unit in range(units):
+            rows = rng.permutation(inputs)[:nonzero]
+            weights[rows, unit] = rng.normal(0.0, self.std, size=nonzero)
+        return weights

@@ -7,6 +7,9 @@ cross-entropy.
 import warnings
 
 import aesara.tensor as at
+import numpy as np
+
+from aenet.lasagne.utils import as_dtype
 
 with warnings.catch_warnings():  # aesara.tensor.nnet is deprecated but still shipped
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -16,7 +19,11 @@ __all__ = [
     "binary_crossentropy",
     "categorical_crossentropy",
     "squared_error",
+    "binary_hinge_loss",
+    "multiclass_hinge_loss",
+    "huber_loss",
     "aggregate",
+    "binary_accuracy",
     "categorical_accuracy",
 ]
 
@@ -55,6 +62,69 @@ def squared_error(a, b):
     return at.square(a - b)
 
 
+def _rank_mismatch(predictions, targets):
+    return "rank mismatch: for %d-d predictions targets must have %d or %d dimensions, got %d" % (
+        predictions.ndim, predictions.ndim - 1, predictions.ndim, targets.ndim
+    )
+
+
+def binary_hinge_loss(predictions, targets, delta=1, log_odds=None, binary=True):
+    """``max(0, delta - p * t)`` element-wise, for targets ``t`` in {-1, 1}.
+
+    ``binary=True`` takes targets in {0, 1} (mapped to ``2 t - 1``).  With
+    ``log_odds=True`` the predictions are log-odds (e.g. a linear output), with
+    ``log_odds=False`` probabilities in (0, 1), turned into log-odds first.
+    Left out, ``log_odds`` is True with a FutureWarning, as in Lasagne.
+    """
+    if log_odds is None:
+        warnings.warn(
+            "binary_hinge_loss: give log_odds explicitly; it defaults to True (log-odds predictions) "
+            "but Lasagne announced a change of that default to False",
+            FutureWarning,
+            stacklevel=2,
+        )
+        log_odds = True
+    if not log_odds:
+        predictions = at.log(predictions / (1 - predictions))
+    predictions, targets = align_targets(predictions, targets)
+    if binary:
+        targets = 2 * targets - 1
+    return at.maximum(as_dtype(delta, predictions.dtype) - predictions * targets, 0)
+
+
+def _one_hot_like(predictions, targets):
+    """Integer class targets as a one-hot mask of ``predictions``' shape; one-hot targets as they are."""
+    if targets.ndim == predictions.ndim - 1:
+        # class numbers 0..n-1 along the last axis; a cumulative sum, as JAX cannot arange a symbolic n
+        classes = at.cumsum(at.ones_like(predictions, dtype="int32"), axis=-1) - 1
+        return at.eq(at.shape_padright(targets), classes)
+    if targets.ndim != predictions.ndim:
+        raise TypeError(_rank_mismatch(predictions, targets))
+    return targets
+
+
+def multiclass_hinge_loss(predictions, targets, delta=1):
+    """``max(0, delta + max_{j != y} p_j - p_y)`` per row, ``y`` the true class.
+
+    ``targets`` is an int vector of class indices or a one-hot matrix.
+    """
+    mask = at.neq(_one_hot_like(predictions, targets), 0)
+    correct = at.sum(at.switch(mask, predictions, 0), axis=-1)
+    lowest = np.array(-np.inf, dtype=predictions.dtype)
+    best_other = at.max(at.switch(mask, lowest, predictions), axis=-1)
+    return at.maximum(best_other - correct + as_dtype(delta, predictions.dtype), 0)
+
+
+def huber_loss(predictions, targets, delta=1):
+    """Huber loss element-wise: ``(p - t)**2 / 2`` where ``|p - t| <= delta``,
+    ``delta * (|p - t| - delta / 2)`` beyond (quadratic near 0, linear far off)."""
+    predictions, targets = align_targets(predictions, targets)
+    distance = abs(targets - predictions)
+    delta = as_dtype(delta, distance.dtype)
+    half = as_dtype(0.5, distance.dtype)
+    return at.switch(distance <= delta, half * distance**2, delta * (distance - half * delta))
+
+
 def aggregate(loss, weights=None, mode="mean"):
     """Reduce a loss tensor to a scalar, optionally weighting its elements.
 
@@ -69,9 +139,15 @@ def aggregate(loss, weights=None, mode="mean"):
         return loss.sum()
     if mode == "normalized_sum":
         if weights is None:
-            raise ValueError("mode='normalized_sum' needs weights")
+            raise ValueError("mode='normalized_sum' needs weights: require weights to divide the sum by")
         return loss.sum() / at.sum(weights)
     raise ValueError("mode must be 'mean', 'sum' or 'normalized_sum', got %r" % (mode,))
+
+
+def binary_accuracy(predictions, targets, threshold=0.5):
+    """1 where ``predictions >= threshold`` agrees with the {0, 1} targets, else 0 (no gradient)."""
+    predictions, targets = align_targets(predictions, targets)
+    return at.eq(at.ge(predictions, threshold), targets)
 
 
 def categorical_accuracy(predictions, targets, top_k=1):
@@ -83,10 +159,7 @@ def categorical_accuracy(predictions, targets, top_k=1):
     if targets.ndim == predictions.ndim:
         targets = at.argmax(targets, axis=-1)
     elif targets.ndim != predictions.ndim - 1:
-        raise TypeError(
-            "targets must have %d or %d dimensions, got %d"
-            % (predictions.ndim - 1, predictions.ndim, targets.ndim)
-        )
+        raise TypeError(_rank_mismatch(predictions, targets))
     if top_k == 1:
         return at.eq(at.argmax(predictions, axis=-1), targets)
     top = at.argsort(predictions, axis=-1)[..., -top_k:]

@@ -2,7 +2,7 @@
 from collections import OrderedDict
 
 from aenet.lasagne import nonlinearities
-from aenet.lasagne.utils import create_param
+from aenet.lasagne.utils import collect_shared_vars, create_param
 
 __all__ = ["Layer", "MergeLayer"]
 
@@ -58,22 +58,27 @@ class Layer:
         """The output shape for this layer's ``input_shape``."""
         return self.get_output_shape_for(self.input_shape)
 
-    def get_params(self, **tags):
+    def get_params(self, unwrap_shared=True, **tags):
         """This layer's parameters, in creation order, filtered by tags.
 
         ``trainable=True`` keeps only parameters tagged trainable,
         ``regularizable=False`` drops those tagged regularizable, and so on.
+        A parameter given as an expression is replaced by the shared variables
+        it depends on unless ``unwrap_shared`` is False.
         """
         wanted = {tag for tag, value in tags.items() if value}
         unwanted = {tag for tag, value in tags.items() if not value}
-        return [
+        params = [
             param
             for param, param_tags in self.params.items()
             if wanted <= param_tags and not unwanted & param_tags
         ]
+        return collect_shared_vars(params) if unwrap_shared else params
 
     def add_param(self, spec, shape, name=None, **tags):
         """Create a parameter from ``spec`` (see :func:`aenet.lasagne.utils.create_param`).
+
+        ``spec`` may also be a symbolic expression, kept as the parameter.
 
         It is named ``name``, prefixed by ``"<layer name>."`` if the layer is
         named, and tagged ``trainable`` and ``regularizable`` unless a keyword

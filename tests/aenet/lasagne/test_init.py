@@ -110,6 +110,51 @@ def test_base_initializer_is_abstract():
         init.Initializer()((2,))
 
 
+@pytest.mark.parametrize("shape", [(30, 80), (80, 30), (12, 5, 2, 3)])
+@pytest.mark.parametrize("gain, factor", [(1.0, 1.0), (2.5, 2.5), ("relu", np.sqrt(2))])
+def test_orthogonal_rows_or_columns_are_orthonormal(shape, gain, factor):
+    sample = init.Orthogonal(gain).sample(shape)
+    assert sample.dtype == np.float32 and sample.shape == shape
+    matrix = sample.reshape(shape[0], -1).astype(np.float64) / factor
+    small = min(matrix.shape)
+    gram = matrix @ matrix.T if matrix.shape[0] == small else matrix.T @ matrix
+    np.testing.assert_allclose(gram, np.eye(small), atol=1e-5)
+
+
+@pytest.mark.parametrize("sparsity, inputs, per_column", [(0.1, 40, 4), (0.25, 10, 2), (0.5, 7, 3)])
+def test_sparse_gives_the_requested_number_of_nonzeros_per_column(sparsity, inputs, per_column):
+    sample = init.Sparse(sparsity=sparsity, std=0.5).sample((inputs, 50))
+    assert sample.dtype == np.float32 and sample.shape == (inputs, 50)
+    np.testing.assert_array_equal((sample != 0).sum(axis=0), per_column)
+    rows_used = (sample != 0).any(axis=1).sum()
+    assert rows_used > per_column  # the rows differ from column to column
+    assert abs(sample[sample != 0].std() - 0.5) < 0.1
+
+
+@pytest.mark.parametrize("initializer, shape", [(init.Orthogonal(), (5,)), (init.Sparse(), (5,)), (init.Sparse(), (4, 3, 2))])
+def test_orthogonal_and_sparse_shape_errors(initializer, shape):
+    with pytest.raises(RuntimeError, match=r"got \(" + r"\, ".join(map(str, shape))):
+        initializer.sample(shape)
+
+
+def test_every_initializer_family_is_a_direct_subclass():
+    """Lasagne's layout: Glorot and He (not a shared private base) directly below Initializer."""
+    direct = set(init.Initializer.__subclasses__())
+    expected = {init.Constant, init.Normal, init.Uniform, init.Glorot, init.He, init.Orthogonal, init.Sparse}
+    assert expected <= direct
+    for family in expected:
+        for concrete in family.__subclasses__() or [family]:
+            assert concrete().sample((12, 23)).shape == (12, 23)
+
+
+@pytest.mark.parametrize("make", [init.Sparse, init.Orthogonal])
+def test_orthogonal_and_sparse_draw_from_the_lasagne_rng(make):
+    set_rng(np.random.RandomState(7))
+    first = make().sample((20, 20))
+    set_rng(np.random.RandomState(7))
+    np.testing.assert_array_equal(make().sample((20, 20)), first)
+
+
 def test_set_rng_makes_samples_reproducible():
     set_rng(np.random.RandomState(42))
     first = init.GlorotUniform().sample((20, 30))

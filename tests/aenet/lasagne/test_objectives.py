@@ -173,3 +173,107 @@ def test_penalties_cover_weights_not_biases():
     np.testing.assert_allclose(layer_l2, (W2**2).sum(), rtol=1e-5)
     single = regularization.apply_penalty(hidden.W, regularization.l2).eval()
     np.testing.assert_allclose(single, (W1**2).sum(), rtol=1e-5)
+
+
+# -- hinge, huber and binary accuracy ------------------------------------------------------
+
+
+def evaluate(expression, inputs, values):
+    return aesara.function(inputs, expression)(*values)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("column", [False, True])
+def test_binary_hinge_loss_on_log_odds(binary, column):
+    p, t = at.fvector("p"), at.ivector("t")
+    scores = np.array([0.3, -1.5, 2.0, 0.9, -0.2, 0.0], np.float32)
+    labels = np.array([1, 0, 1, 0, 0, 1], np.int32)
+    signs = 2 * labels - 1
+    loss = objectives.binary_hinge_loss(p[:, None] if column else p, t, delta=1.5, log_odds=True, binary=binary)
+    assert loss.dtype == "float32" and loss.ndim == 1 + column
+    result = evaluate(loss, [p, t], [scores, labels if binary else signs.astype(np.int32)])
+    np.testing.assert_allclose(np.ravel(result), np.maximum(0, 1.5 - scores * signs), rtol=1e-6)
+
+
+def test_binary_hinge_loss_on_probabilities_and_its_default():
+    p, t = at.fvector("p"), at.ivector("t")
+    probs = np.array([0.2, 0.7, 0.5, 0.95], np.float32)
+    labels = np.array([1, 0, 1, 1], np.int32)
+    log_odds = np.log(probs / (1 - probs))
+    loss = objectives.binary_hinge_loss(p, t, log_odds=False)
+    np.testing.assert_allclose(
+        evaluate(loss, [p, t], [probs, labels]), np.maximum(0, 1 - log_odds * (2 * labels - 1)), rtol=1e-5, atol=1e-6
+    )
+    with pytest.warns(FutureWarning, match="log_odds"):
+        default = objectives.binary_hinge_loss(p, t)
+    np.testing.assert_allclose(
+        evaluate(default, [p, t], [probs, labels]), np.maximum(0, 1 - probs * (2 * labels - 1)), rtol=1e-6
+    )
+
+
+def multiclass_hinge_reference(scores, labels, delta):
+    rows = np.arange(len(labels))
+    others = scores.astype(np.float64).copy()
+    others[rows, labels] = -np.inf
+    return np.maximum(0, others.max(axis=1) - scores[rows, labels] + delta)
+
+
+def test_multiclass_hinge_loss_with_int_or_one_hot_targets():
+    p, y, t = at.fmatrix("p"), at.ivector("y"), at.fmatrix("t")
+    scores = A.copy()
+    scores[[0, 3], LABELS[[0, 3]]] = 5.0  # rows 0 and 3 win by a margin, the others do not
+    expected = multiclass_hinge_reference(scores, LABELS, 0.5)
+    assert (expected == 0).any() and (expected > 0).any()
+    np.testing.assert_allclose(
+        evaluate(objectives.multiclass_hinge_loss(p, y, delta=0.5), [p, y], [scores, LABELS]), expected, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        evaluate(objectives.multiclass_hinge_loss(p, t, 0.5), [p, t], [scores, ONE_HOT]), expected, rtol=1e-6
+    )
+    with pytest.raises(TypeError, match="rank mismatch"):
+        objectives.multiclass_hinge_loss(at.fvector(), at.fmatrix())
+
+
+def test_multiclass_hinge_loss_gradient():
+    labels = LABELS
+
+    def loss(scores):
+        return objectives.multiclass_hinge_loss(scores, at.as_tensor_variable(labels), delta=0.5).sum()
+
+    # rows away from the hinge's kinks, so that the finite differences see one side only
+    aesara.gradient.verify_grad(loss, [A.astype(np.float64)], rng=np.random.RandomState(0), eps=1e-6)
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.3])
+def test_huber_loss_against_numpy(delta):
+    a, b = at.fmatrix("a"), at.fmatrix("b")
+    diff = np.abs((A - B).astype(np.float64))
+    assert (diff < delta).any() and (diff > delta).any()
+    expected = np.where(diff <= delta, 0.5 * diff**2, delta * (diff - delta / 2))
+    loss = objectives.huber_loss(a, b, delta=delta)
+    assert loss.dtype == "float32"
+    np.testing.assert_allclose(evaluate(loss, [a, b], [A, B]), expected, rtol=1e-5, atol=1e-7)
+    column = objectives.huber_loss(at.tensor("float32", shape=(None, 1)), at.fvector())
+    assert column.broadcastable == (False, True)
+
+
+def test_huber_loss_gradient_is_clipped_difference():
+    a = at.fmatrix("a")
+    gradient = aesara.grad(objectives.huber_loss(a, at.constant(B), delta=0.5).sum(), a)
+    np.testing.assert_allclose(evaluate(gradient, [a], [A]), np.clip(A - B, -0.5, 0.5), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("column", [False, True])
+def test_binary_accuracy(column):
+    p, t = at.fvector("p"), at.ivector("t")
+    probs = np.array([0.1, 0.6, 0.5, 0.49, 0.9, 0.3], np.float32)
+    labels = np.array([0, 0, 1, 1, 1, 1], np.int32)
+    accuracy = objectives.binary_accuracy(p[:, None] if column else p, t)
+    np.testing.assert_array_equal(np.ravel(evaluate(accuracy, [p, t], [probs, labels])), [1, 0, 1, 0, 1, 0])
+    strict = objectives.binary_accuracy(p, t, threshold=0.95)
+    np.testing.assert_array_equal(evaluate(strict, [p, t], [probs, labels]), [1, 1, 0, 0, 0, 0])
+
+
+def test_accuracy_rank_mismatch():
+    with pytest.raises(TypeError, match="rank mismatch"):
+        objectives.categorical_accuracy(at.fvector(), at.fmatrix())

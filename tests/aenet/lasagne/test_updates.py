@@ -61,6 +61,61 @@ def adam_reference(w, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8):
     return w
 
 
+def adagrad_reference(w, lr=0.1, eps=1e-6):
+    """Duchi et al. (2011), epsilon under the square root as in Lasagne."""
+    accu = np.zeros_like(w)
+    for _ in range(STEPS):
+        g = grad(w)
+        accu = accu + g**2
+        w = w - lr * g / np.sqrt(accu + eps)
+    return w
+
+
+def rmsprop_reference(w, lr=0.01, rho=0.9, eps=1e-6):
+    accu = np.zeros_like(w)
+    for _ in range(STEPS):
+        g = grad(w)
+        accu = rho * accu + (1 - rho) * g**2
+        w = w - lr * g / np.sqrt(accu + eps)
+    return w
+
+
+def adadelta_reference(w, lr=1.0, rho=0.95, eps=1e-6):
+    """Zeiler (2012), Algorithm 1: the step uses the squared-step average of the previous step."""
+    accu = np.zeros_like(w)
+    delta_accu = np.zeros_like(w)
+    for _ in range(STEPS):
+        g = grad(w)
+        accu = rho * accu + (1 - rho) * g**2
+        step = g * np.sqrt(delta_accu + eps) / np.sqrt(accu + eps)
+        w = w - lr * step
+        delta_accu = rho * delta_accu + (1 - rho) * step**2
+    return w
+
+
+def adamax_reference(w, lr=0.02, beta1=0.9, beta2=0.999, eps=1e-8, grads=None):
+    """Kingma & Ba (2014), Algorithm 2 (plus Lasagne's epsilon in the denominator)."""
+    m = u = np.zeros_like(w)
+    for t in range(1, STEPS + 1):
+        g = grad(w) if grads is None else grads[t - 1]
+        m = beta1 * m + (1 - beta1) * g
+        u = np.maximum(beta2 * u, np.abs(g))
+        w = w - lr / (1 - beta1**t) * m / (u + eps)
+    return w
+
+
+def amsgrad_reference(w, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, grads=None):
+    """Reddi et al. (2018) with Adam's bias-corrected step size, as in Lasagne."""
+    m = v = v_hat = np.zeros_like(w)
+    for t in range(1, STEPS + 1):
+        g = grad(w) if grads is None else grads[t - 1]
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        v_hat = np.maximum(v_hat, v)
+        w = w - lr * np.sqrt(1 - beta2**t) / (1 - beta1**t) * m / (np.sqrt(v_hat) + eps)
+    return w
+
+
 RULES = {
     "sgd": (lambda loss, params: updates.sgd(loss, params, LR), sgd_reference),
     "momentum": (lambda loss, params: updates.momentum(loss, params, LR, MU), momentum_reference),
@@ -69,6 +124,11 @@ RULES = {
         nesterov_reference,
     ),
     "adam": (lambda loss, params: updates.adam(loss, params, learning_rate=0.01), adam_reference),
+    "adagrad": (lambda loss, params: updates.adagrad(loss, params, learning_rate=0.1), adagrad_reference),
+    "rmsprop": (lambda loss, params: updates.rmsprop(loss, params, learning_rate=0.01), rmsprop_reference),
+    "adadelta": (lambda loss, params: updates.adadelta(loss, params), adadelta_reference),
+    "adamax": (lambda loss, params: updates.adamax(loss, params, learning_rate=0.02), adamax_reference),
+    "amsgrad": (lambda loss, params: updates.amsgrad(loss, params, learning_rate=0.01), amsgrad_reference),
 }
 
 
@@ -86,6 +146,44 @@ def test_steps_match_numpy(rule):
     expected = reference(W0)
     assert not np.allclose(expected, W0)  # the steps moved
     np.testing.assert_allclose(w.get_value(), expected, rtol=1e-5, atol=1e-6)
+
+
+# Gradients fed in, large then small, so that the running maxima of adamax and amsgrad
+# hold an old value (a rule without the max would move differently).
+FED = np.array([[4.0, -2.0, 1.0], [0.1, 0.2, -0.1], [0.05, -0.3, 0.0], [0.2, 0.1, 0.1]])
+
+
+@pytest.mark.parametrize(
+    "rule, reference",
+    [
+        (lambda g, w: updates.adamax([g], [w], beta2=0.5), lambda w: adamax_reference(w, 0.002, beta2=0.5, grads=FED)),
+        (lambda g, w: updates.amsgrad([g], [w], beta2=0.5), lambda w: amsgrad_reference(w, 0.001, beta2=0.5, grads=FED)),
+    ],
+    ids=["adamax", "amsgrad"],
+)
+def test_running_maxima_with_fed_gradients(rule, reference):
+    w = aesara.shared(W0.astype(np.float32))
+    g = at.fvector("g")
+    step = aesara.function([g], [], updates=rule(g, w))
+    for value in FED:
+        step(value.astype(np.float32))
+    np.testing.assert_allclose(w.get_value(), reference(W0), rtol=1e-5, atol=1e-7)
+
+
+# (state variables per parameter, whether the rule counts its steps)
+STATE = {"adagrad": (1, 0), "rmsprop": (1, 0), "adadelta": (2, 0), "adam": (2, 1), "adamax": (2, 1), "amsgrad": (3, 1)}
+
+
+@pytest.mark.parametrize("rule", list(STATE))
+def test_adaptive_rules_keep_their_state_per_parameter(rule):
+    w = aesara.shared(W0.astype(np.float32))
+    v = aesara.shared(W0[:2].astype(np.float32))
+    result = getattr(updates, rule)(quadratic(w) + at.sum(v**2), [w, v])
+    per_param, counter = STATE[rule]
+    assert w in result and v in result
+    assert len(result) == 2 + 2 * per_param + counter
+    state = [var for var in result if var is not w and var is not v and var.ndim]
+    assert sorted(var.get_value().shape for var in state) == sorted([(3,)] * per_param + [(2,)] * per_param)
 
 
 def test_nesterov_is_sgd_with_nesterov_momentum_applied():
@@ -142,6 +240,11 @@ DTYPE_RULES = {
     "adam": lambda loss, params, h: updates.adam(
         loss, params, h["learning_rate"], beta1=h["momentum"], beta2=np.float64(0.999), epsilon=1e-8
     ),
+    "adagrad": lambda loss, params, h: updates.adagrad(loss, params, h["learning_rate"]),
+    "rmsprop": lambda loss, params, h: updates.rmsprop(loss, params, h["learning_rate"], rho=h["momentum"]),
+    "adadelta": lambda loss, params, h: updates.adadelta(loss, params, h["learning_rate"], rho=h["momentum"]),
+    "adamax": lambda loss, params, h: updates.adamax(loss, params, h["learning_rate"], beta1=h["momentum"]),
+    "amsgrad": lambda loss, params, h: updates.amsgrad(loss, params, h["learning_rate"], beta1=h["momentum"]),
 }
 
 
@@ -206,3 +309,60 @@ def test_apply_momentum_only_to_the_given_params():
         assert len(apply(plain, [w])) == 3
         assert len(apply(plain)) == 4
         assert len(plain) == 2  # the input dict is not modified
+
+
+def test_get_or_compute_grads_returns_a_matching_list_itself():
+    w = aesara.shared(np.ones(3, np.float32))
+    grads = updates.get_or_compute_grads(at.sum(w**2), [w])
+    assert updates.get_or_compute_grads(grads, [w]) is grads
+
+
+# -- norm constraints --------------------------------------------------------------------
+
+
+def rescaled(array, axes, max_norm, eps=1e-7):
+    """numpy: each slice over ``axes`` scaled to norm ``min(norm, max_norm)``."""
+    norms = np.sqrt((array**2).sum(axis=axes, keepdims=True))
+    return array * np.minimum(norms, max_norm) / (norms + eps)
+
+
+@pytest.mark.parametrize(
+    "shape, norm_axes, axes",
+    [((6, 5), None, (0,)), ((4, 3, 5), None, (1, 2)), ((4, 3, 2, 2), None, (1, 2, 3)), ((3, 4, 2, 5), (0, 2), (0, 2))],
+)
+def test_norm_constraint_against_numpy(shape, norm_axes, axes):
+    rng = np.random.RandomState(2)
+    value = (rng.standard_normal(shape) * rng.uniform(0.1, 3, shape[-1:])).astype(np.float32)
+    norms = np.sqrt((value.astype(np.float64) ** 2).sum(axis=axes))
+    max_norm = float(np.median(norms))  # some vectors above, some below
+    param = aesara.shared(value)
+    constrained = updates.norm_constraint(param, max_norm, norm_axes=norm_axes)
+    assert constrained.dtype == "float32"
+    result = constrained.eval()
+    np.testing.assert_allclose(result, rescaled(value.astype(np.float64), axes, max_norm), rtol=1e-5, atol=1e-7)
+    new_norms = np.sqrt((result.astype(np.float64) ** 2).sum(axis=axes))
+    assert new_norms.max() <= max_norm * (1 + 1e-5)
+    below = norms < max_norm
+    np.testing.assert_allclose(new_norms[below], norms[below], rtol=1e-5)
+
+
+@pytest.mark.parametrize("ndim", [1, 6])
+def test_norm_constraint_needs_axes_for_other_ranks(ndim):
+    with pytest.raises(ValueError, match="Unsupported tensor dimensionality %d" % ndim):
+        updates.norm_constraint(at.tensor("float32", shape=(None,) * ndim), 1.0)
+    assert updates.norm_constraint(at.fvector(), 1.0, norm_axes=(0,)).ndim == 1
+
+
+@pytest.mark.parametrize("threshold", [5.0, 100.0])
+def test_total_norm_constraint_against_numpy(threshold):
+    x, m = at.fscalar("x"), at.fmatrix("m")
+    scaled, norm = updates.total_norm_constraint([x, m], threshold, return_norm=True)
+    x_value, m_value = np.float32(9.0), np.arange(9, dtype=np.float32).reshape(3, 3)
+    x_out, m_out, norm_out = aesara.function([x, m], scaled + [norm])(x_value, m_value)
+    total = np.sqrt(81.0 + (np.arange(9.0) ** 2).sum())
+    factor = min(total, threshold) / (total + 1e-7)
+    np.testing.assert_allclose(norm_out, total, rtol=1e-6)
+    np.testing.assert_allclose(x_out, 9.0 * factor, rtol=1e-6)
+    np.testing.assert_allclose(m_out, m_value * factor, rtol=1e-6)
+    assert len(updates.total_norm_constraint([x, m], threshold)) == 2
+    assert all(t.dtype == "float32" for t in scaled)
