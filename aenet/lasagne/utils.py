@@ -181,10 +181,6 @@ def compute_norms(array, norm_axes=None):
     return module.sqrt(module.sum(array**2, axis=axes))
 
 
-class ParamSpecError(TypeError, ValueError):
-    """A parameter spec of an unusable kind: a TypeError as in Lasagne, and a ValueError as aenet used to raise."""
-
-
 def _check_param_shape(shape, name):
     shape = tuple(shape)
     if not all(isinstance(s, int_types) and s > 0 for s in shape):
@@ -230,7 +226,7 @@ def create_param(spec, shape, name=None):
         spec = aesara.shared(spec, shape=tuple(1 if s == 1 else None for s in spec.shape))
     if not isinstance(spec, Variable):
         what = "the callable returned" if from_callable else "expected a number, numpy array, expression or callable, got"
-        raise ParamSpecError("cannot create parameter %r: %s %r" % (name, what, spec))
+        raise TypeError("cannot create parameter %r: %s %r" % (name, what, spec))
     if spec.ndim != len(shape):
         raise ValueError("parameter %r has %d dimensions, expected %d (shape %r)" % (name, spec.ndim, len(shape), shape))
     if isinstance(spec, SharedVariable):

@@ -134,7 +134,6 @@ def test_create_param_keeps_an_arrays_dtype_and_copies_nothing_else():
         (np.zeros((2, 3)), (3, 2), r"'p' has shape \(2, 3\), expected \(3, 2\)"),
         (aesara.shared(np.zeros(4)), (5,), r"\(4,\), expected \(5,\)"),
         (lambda shape: np.zeros((1,)), (2,), r"\(1,\), expected \(2,\)"),
-        ("zeros", (2,), r"'zeros'"),
         (init.Constant(), (2, None), r"\(2, None\)"),
         (init.Constant(), (2, -1), r"\(2, -1\)"),
     ],
@@ -142,6 +141,11 @@ def test_create_param_keeps_an_arrays_dtype_and_copies_nothing_else():
 def test_create_param_errors_name_the_value(spec, shape, message):
     with pytest.raises(ValueError, match=message):
         create_param(spec, shape, name="p")
+
+
+def test_create_param_refuses_a_spec_of_another_kind_with_a_type_error():
+    with pytest.raises(TypeError, match="cannot create parameter 'p'.*'zeros'"):
+        create_param("zeros", (2,), name="p")
 
 
 # -- walking the network -----------------------------------------------------------------
