@@ -1,6 +1,8 @@
 """The :class:`Layer` contract every layer follows."""
 from collections import OrderedDict
 
+from aesara.graph.basic import Variable
+
 from aenet.lasagne import nonlinearities
 from aenet.lasagne.utils import collect_shared_vars, create_param
 
@@ -8,9 +10,19 @@ __all__ = ["Layer", "MergeLayer"]
 
 
 def check_shape(shape, name):
-    """Raise ValueError unless every known dimension of ``shape`` is positive."""
-    if any(d is not None and d <= 0 for d in shape):
+    """Raise ValueError unless every known dimension of a shape tuple is positive."""
+    if isinstance(shape, (tuple, list)) and any(d is not None and d <= 0 for d in shape):
         raise ValueError("cannot create layer %r for a non-positive input shape %r" % (name, shape))
+
+
+def concrete_shape(shape, layer):
+    """``shape`` unless it is symbolic (an expression, or holding one): then ValueError."""
+    if isinstance(shape, Variable) or (isinstance(shape, (tuple, list)) and any(isinstance(d, Variable) for d in shape)):
+        raise ValueError(
+            "%s %r: get_output_shape_for returned a symbolic output shape %r; output shapes hold "
+            "ints and None" % (type(layer).__name__, layer.name, shape)
+        )
+    return shape
 
 
 def nonlinearity_or_identity(nonlinearity):
@@ -51,12 +63,13 @@ class Layer:
             self.input_layer = incoming
         self.name = name
         self.params = OrderedDict()
+        self.get_output_kwargs = []
         check_shape(self.input_shape, name)
 
     @property
     def output_shape(self):
         """The output shape for this layer's ``input_shape``."""
-        return self.get_output_shape_for(self.input_shape)
+        return concrete_shape(self.get_output_shape_for(self.input_shape), self)
 
     def get_params(self, unwrap_shared=True, **tags):
         """This layer's parameters, in creation order, filtered by tags.
@@ -125,13 +138,14 @@ class MergeLayer(Layer):
         self.input_layers = [None if isinstance(incoming, tuple) else incoming for incoming in incomings]
         self.name = name
         self.params = OrderedDict()
+        self.get_output_kwargs = []
         for shape in self.input_shapes:
             check_shape(shape, name)
 
     @property
     def output_shape(self):
         """The output shape for this layer's ``input_shapes``."""
-        return self.get_output_shape_for(self.input_shapes)
+        return concrete_shape(self.get_output_shape_for(self.input_shapes), self)
 
     def get_output_shape_for(self, input_shapes):
         """The output shape for inputs of ``input_shapes`` (a list); subclasses define it."""

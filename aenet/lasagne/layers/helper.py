@@ -3,11 +3,14 @@
 A network is given by its output layer (or a list of output layers); the
 layers feeding it are found by following ``input_layer`` links.
 """
-import aesara.tensor as at
+import difflib
+import warnings
+
 import numpy as np
 
+from aenet.lasagne.layers.base import MergeLayer
 from aenet.lasagne.layers.input import InputLayer
-from aenet.lasagne.utils import as_list, unique
+from aenet.lasagne.utils import as_list, as_theano_expression, inspect_kwargs, unique
 
 __all__ = [
     "get_all_layers",
@@ -31,6 +34,8 @@ def _map(function, layer_or_layers):
 def incoming_layers(layer):
     """The layers feeding ``layer``: its ``input_layers`` (merge layers) or its
     ``input_layer``, leaving out inputs given as shapes."""
+    if isinstance(layer, InputLayer):
+        return []
     if hasattr(layer, "input_layers"):
         return [incoming for incoming in layer.input_layers if incoming is not None]
     incoming = getattr(layer, "input_layer", None)
@@ -65,79 +70,106 @@ def _propagate(layer_or_layers, inputs, of_input_layer, convert, step):
 
     ``inputs`` is None (every InputLayer gets ``of_input_layer(layer)``), one
     value for the network's only InputLayer, or a dict layer -> value, whose
-    layers are treated as inputs.  ``step(layer, value)`` computes a layer's
-    value from its input layer's.
+    layers are treated as inputs; the key ``None`` gives the input of layers
+    built from a shape.  ``step(layer, value)`` computes a layer's value from
+    its input layer's (a list of them for a merge layer).
     """
-    given = dict(inputs) if isinstance(inputs, dict) else {}
+    given = inputs if isinstance(inputs, dict) else {}
     layers = get_all_layers(layer_or_layers, treat_as_input=given)
-    free = [layer for layer in layers if isinstance(layer, InputLayer) and layer not in given]
-    if inputs is None or isinstance(inputs, dict):
-        given.update((layer, of_input_layer(layer)) for layer in free)
-    elif len(free) > 1:
-        raise ValueError(
-            "a single input was given to a network with %d input layers %r; "
-            "pass a dict {input_layer: value} instead" % (len(free), free)
-        )
-    else:
-        given.update((layer, inputs) for layer in free)
-    values = {layer: convert(value) for layer, value in given.items()}
+    values = {layer: of_input_layer(layer) for layer in layers if isinstance(layer, InputLayer) and layer not in given}
+    if isinstance(inputs, dict):
+        values.update((layer, convert(value)) for layer, value in inputs.items())
+    elif inputs is not None:
+        if len(values) > 1:
+            raise ValueError(
+                "a single input was given to a network with %d input layers %r; "
+                "pass a dict {input_layer: value} instead" % (len(values), list(values))
+            )
+        values = {layer: convert(inputs) for layer in values}
     for layer in layers:
-        if layer in values:
-            continue
-        if hasattr(layer, "input_layers"):
-            _check_built_from_layers(layer, layer.input_layers)
-            values[layer] = step(layer, [values[incoming] for incoming in layer.input_layers])
-        else:
-            _check_built_from_layers(layer, [layer.input_layer])
-            values[layer] = step(layer, values[layer.input_layer])
+        if layer not in values:
+            merge = isinstance(layer, MergeLayer)
+            incoming = [_value_of(values, i, layer) for i in layer.input_layers] if merge else \
+                _value_of(values, layer.input_layer, layer)  # fmt: skip
+            values[layer] = step(layer, incoming)
     return _map(values.__getitem__, layer_or_layers)
 
 
-def _check_built_from_layers(layer, incomings):
-    if None in incomings:
+def _value_of(values, incoming, layer):
+    """The value of ``layer``'s input ``incoming``: None stands for an input given by shape."""
+    try:
+        return values[incoming]
+    except KeyError:
         raise ValueError(
             "layer %r was built from a shape, not a layer: pass its input in a "
-            "dict {layer: value}" % (layer,)
-        )
+            "dict {layer: value} (or {None: value})" % (layer,)
+        ) from None
 
 
-def get_output(layer_or_layers, inputs=None, deterministic=False, **kwargs):
+def _warn_unused(kwargs, layers):
+    """Warn of keywords no computed layer's ``get_output_for`` takes, suggesting close names."""
+    if not kwargs:
+        return
+    accepted = {"deterministic"}
+    for layer in layers:
+        if isinstance(layer, InputLayer):
+            continue
+        try:
+            accepted.update(inspect_kwargs(layer.get_output_for))
+        except TypeError:
+            pass
+        accepted.update(getattr(layer, "get_output_kwargs", ()))
+    unused = sorted(set(kwargs) - accepted)
+    if unused:
+        named = []
+        for name in unused:
+            close = difflib.get_close_matches(name, accepted)
+            named.append("%s (perhaps you meant %s)" % (name, close[0]) if close else name)
+        warnings.warn("get_output() was called with unused kwargs:\n\t" + "\n\t".join(named), stacklevel=3)
+
+
+def get_output(layer_or_layers, inputs=None, **kwargs):
     """Symbolic output of a layer (or list of outputs of a list of layers).
 
     ``inputs`` is None (use each InputLayer's ``input_var``), an expression
     or array for the network's single InputLayer, or a dict mapping layers
-    to expressions.  ``deterministic=True`` disables dropout; it and other
-    keywords are passed to every layer's ``get_output_for``.
+    (``None`` for the input of a layer built from a shape) to expressions or
+    arrays.  Keywords, such as ``deterministic=True`` (no dropout), go to
+    every layer's ``get_output_for``; one that no layer takes is warned of.
     """
-
     def step(layer, value):
-        return layer.get_output_for(value, deterministic=deterministic, **kwargs)
+        return layer.get_output_for(value, **kwargs)
 
-    return _propagate(layer_or_layers, inputs, lambda layer: layer.input_var, at.as_tensor_variable, step)
+    outputs = _propagate(layer_or_layers, inputs, lambda layer: layer.input_var, as_theano_expression, step)
+    _warn_unused(kwargs, get_all_layers(layer_or_layers, treat_as_input=inputs if isinstance(inputs, dict) else ()))
+    return outputs
 
 
 def get_output_shape(layer_or_layers, input_shapes=None):
     """Output shape of a layer (or list of shapes), for given input shapes if any.
 
     ``input_shapes`` works like ``inputs`` of :func:`get_output`, with shape
-    tuples instead of expressions; without it each layer's ``output_shape``
-    is returned.
+    tuples instead of expressions; without it (or with ``{}``) each layer's
+    ``output_shape`` is returned.
     """
-    if input_shapes is None:
+    if input_shapes is None or (isinstance(input_shapes, dict) and not input_shapes):
         return _map(lambda layer: layer.output_shape, layer_or_layers)
 
     def step(layer, shape):
         return layer.get_output_shape_for(shape)
 
-    return _propagate(layer_or_layers, input_shapes, lambda layer: layer.output_shape, tuple, step)
+    return _propagate(layer_or_layers, input_shapes, lambda layer: layer.shape, lambda shape: shape, step)
 
 
-def get_all_params(layer, **tags):
+def get_all_params(layer, unwrap_shared=True, **tags):
     """Parameters of every layer of the network, without repeats, inputs first.
 
-    Tags filter as in :meth:`Layer.get_params`, e.g. ``trainable=True``.
+    Tags filter as in :meth:`Layer.get_params`, e.g. ``trainable=True``;
+    ``unwrap_shared`` too: parameters given as expressions are listed as the
+    shared variables in them, or as themselves with ``unwrap_shared=False``.
     """
-    return unique(param for current in get_all_layers(layer) for param in current.get_params(**tags))
+    return unique(param for current in get_all_layers(layer)
+                  for param in current.get_params(unwrap_shared=unwrap_shared, **tags))  # fmt: skip
 
 
 def count_params(layer, **tags):

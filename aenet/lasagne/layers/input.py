@@ -37,6 +37,7 @@ class InputLayer(Layer):
         self.input_layer = None
         self.name = name
         self.params = OrderedDict()
+        self.get_output_kwargs = []
 
     @property
     def output_shape(self):

@@ -342,3 +342,41 @@ def test_merge_layer_built_from_shapes_needs_its_inputs_in_a_dict():
     with pytest.raises(ValueError, match="built from a shape"):
         get_output(merged)
     assert get_output_shape(merged) == (None, 3)
+
+
+class Recorder(Layer):
+    """Records the keywords its get_output_for receives; accepts ``scale``."""
+
+    def get_output_for(self, input, scale=1, **kwargs):
+        self.received = dict(kwargs, scale=scale)
+        return input * scale
+
+
+def test_get_output_passes_exactly_the_keywords_given():
+    layer = Recorder(InputLayer((None, 2)))
+    get_output(layer)
+    assert layer.received == {"scale": 1}
+    get_output(layer, deterministic=True, scale=3)
+    assert layer.received == {"deterministic": True, "scale": 3}
+
+
+def test_an_unused_keyword_is_warned_of_with_a_close_name():
+    layer = Recorder(InputLayer((None, 2)))
+    with pytest.warns(UserWarning, match=r"unused kwargs:\n\tscael \(perhaps you meant scale\)"):
+        get_output(layer, scael=2)
+
+
+def test_none_in_the_inputs_feeds_layers_built_from_a_shape():
+    layer = Recorder((None, 2))
+    x = at.matrix()
+    assert get_output(layer, {None: x}, scale=2).eval({x: np.ones((1, 2), x.dtype)}).tolist() == [[2.0, 2.0]]
+    assert get_output_shape(layer, {None: (5, 2)}) == (5, 2)
+
+
+def test_a_symbolic_output_shape_is_refused():
+    class Symbolic(Layer):
+        def get_output_shape_for(self, input_shape):
+            return at.vector().shape
+
+    with pytest.raises(ValueError, match="symbolic output shape"):
+        Symbolic((None, 2)).output_shape
