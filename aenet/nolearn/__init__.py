@@ -1,7 +1,7 @@
 """nolearn 0.6-compatible training on :mod:`aenet.lasagne`: ``NeuralNet`` and friends."""
-from aenet.nolearn.base import NeuralNet
+from aenet.nolearn.base import NeuralNet, objective
 from aenet.nolearn.batches import BatchIterator, TrainSplit
-from aenet.nolearn.graph import grad_scale, objective
+from aenet.nolearn.graph import grad_scale
 from aenet.nolearn.handlers import (
     EarlyStopping,
     PrintLayerInfo,

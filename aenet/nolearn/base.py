@@ -13,23 +13,24 @@ trained with ``fit(X, y)``::
 
 The estimator stores its arguments; building the layers
 (:mod:`~aenet.nolearn.routing`), compiling (:mod:`~aenet.nolearn.graph`),
-the epochs (:mod:`~aenet.nolearn.training`) and parameter files
+the epochs (:mod:`~aenet.nolearn.training`), the parameter methods
+(:mod:`~aenet.nolearn.net_params`) and parameter files
 (:mod:`~aenet.nolearn.params_io`) live in modules of their own.
 """
 import copy
-import os
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 
-from aenet.lasagne.layers import InputLayer
+import aesara.tensor as at
+from aenet.lasagne.layers import InputLayer, Layer, get_output
+from aenet.lasagne.objectives import aggregate
 from aenet.lasagne.updates import nesterov_momentum
 from aenet.nolearn import inputs, routing
-from aenet.nolearn.batches import BatchIterator, TrainSplit
-from aenet.nolearn.graph import compile_net, grad_scale, objective, output_function  # noqa: F401  (nolearn's names)
+from aenet.nolearn.batches import BatchIterator, LegacyTrainTestSplit, TrainSplit
+from aenet.nolearn.graph import compile_net, grad_scale, output_function  # noqa: F401  (nolearn's names)
 from aenet.nolearn.handlers import PrintLayerInfo, PrintLog
-from aenet.nolearn.params_io import check_shapes, checked_layer_params, read_params, write_params
+from aenet.nolearn.net_params import NetParams
 from aenet.nolearn.routing import Layers  # noqa: F401  (nolearn.lasagne.base.Layers)
 from aenet.nolearn.training import train_loop
 
@@ -54,6 +55,42 @@ _GRAPH_PARAMS = {
 _COMPILED = ("train_iter_", "eval_iter_", "predict_iter_", "_compiled", "_initialized", "_get_output_fn_cache")
 
 
+def objective(
+    layers,
+    loss_function,
+    target,
+    aggregate=aggregate,
+    deterministic=False,
+    l1=0,
+    l2=0,
+    get_output_kw=None,
+):
+    """nolearn's default objective: the scalar loss of the last of ``layers`` against ``target``.
+
+    ``aggregate(loss_function(output, target))`` plus ``l1`` times the sum of
+    absolute values and ``l2`` times the sum of squares of the parameters
+    tagged ``regularizable`` (weights, not biases) of all ``layers``, each
+    parameter once.  ``deterministic=True`` turns off dropout and other noise
+    (used for validation); ``get_output_kw`` goes to ``get_output``.
+    """
+    output = get_output(layers[-1], deterministic=deterministic, **(get_output_kw or {}))
+    loss = aggregate(loss_function(output, target))
+    if l1 or l2:
+        params = _regularizable(layers.values() if hasattr(layers, "values") else layers)
+        if l1:
+            loss = loss + np.float32(l1) * sum(at.sum(abs(p)) for p in params)
+        if l2:
+            loss = loss + np.float32(l2) * sum(at.sum(p**2) for p in params)
+    return loss
+
+
+def _regularizable(layers):
+    params = []
+    for layer in layers:
+        params += [p for p in layer.get_params(regularizable=True) if not any(p is q for q in params)]
+    return params
+
+
 class _HostOnly:
     """The device state of a net that is not compiled: nothing to sync."""
 
@@ -66,7 +103,7 @@ class _HostOnly:
         pass
 
 
-class NeuralNet:
+class NeuralNet(NetParams):
     """A scikit-learn-style estimator around an :mod:`aenet.lasagne` network.
 
     ``layers`` is one of
@@ -75,7 +112,10 @@ class NeuralNet:
     * ``[(LayerClass, {"num_units": 10, ...}), ...]`` (an unnamed layer is
       called like nolearn does: class name without "Layer", lowercased, plus
       its index, e.g. ``"dense1"``),
-    * a list of layer instances, or the output layer instance itself.
+    * a list of layer instances, or the output layer instance itself (the
+      layers they depend on are adopted; listed layers that feed no other
+      are the outputs: with several, :meth:`predict_proba` returns a tuple,
+      the objective sees all layers and accuracy is the first output's).
 
     A layer's ``incoming`` is the previous layer unless ``<name>_incoming``
     (or ``<name>_incomings``) names another one; ``<name>_W="other"`` shares
@@ -100,7 +140,8 @@ class NeuralNet:
     reported as trained.  With ``regression=True`` ``valid_accuracy`` is nan.
 
     As in nolearn 0.6.1, ``eval_size=`` becomes ``train_split=TrainSplit(eval_size)``
-    (deprecated), :meth:`get_output` gives any layer's output, :func:`~aenet.nolearn.grad_scale`
+    (deprecated; a subclass defining ``train_test_split(X, y, eval_size)`` has
+    it used as the split instead), :meth:`get_output` gives any layer's output, :func:`~aenet.nolearn.grad_scale`
     scales a layer's gradients, and :meth:`score` gives R² as ``r2_score(predictions, y)``.
     ``sklearn.base.clone`` copies the arguments (layer instances too), so a net
     works in ``GridSearchCV`` over routed keywords such as ``hidden_num_units``.
@@ -146,6 +187,12 @@ class NeuralNet:
     ):
         if loss is not None:
             raise ValueError("the 'loss' argument is not supported; use 'objective_loss_function'")
+        if hasattr(self, "train_test_split"):  # nolearn's older hook, in a subclass
+            warnings.warn(
+                "the 'train_test_split' method is deprecated; use the 'train_split' argument",
+                DeprecationWarning, stacklevel=2,
+            )
+            train_split = LegacyTrainTestSplit(eval_size=kwargs.pop("eval_size", 0.2))
         if "eval_size" in kwargs:  # nolearn's older argument
             warnings.warn(
                 "the 'eval_size' argument is deprecated; use train_split=TrainSplit(eval_size=...)",
@@ -239,14 +286,25 @@ class NeuralNet:
         routing.check_unused(self._kwarg_keys, list(self.layers_.keys()))
 
     def initialize_layers(self, layers=None):
-        """Build ``layers_`` (a :class:`~aenet.nolearn.routing.Layers` dict) and return the output layer."""
+        """Build ``layers_`` (a :class:`~aenet.nolearn.routing.Layers` dict) and return the output layer.
+
+        The output layers, a list, when ``layers`` lists built layers of which
+        several feed no other (the branches of a net with several outputs).
+        """
         if layers is not None:
             self.layers = layers
         if routing.are_instances(self.layers):
             self.layers_ = routing.adopt_instances(self.layers, self._kwarg_keys)
         else:
             self.layers_ = routing.build_layers(self.layers, self._routed_keywords(), self.X_tensor_type)
-        return self.layers_[-1]
+        outputs = self._output_layers()
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _output_layers(self):
+        """The layers the net predicts: those of a list of built layers that feed no other, else the last."""
+        if routing.are_instances(self.layers):
+            return routing.output_layers([self.layers] if isinstance(self.layers, Layer) else list(self.layers))
+        return [self.layers_[-1]]
 
     def initialize(self):
         """Build the layers (once), check the keywords and compile the functions."""
@@ -257,20 +315,26 @@ class NeuralNet:
             self.initialize_layers()
         self._check_for_unused_kwargs()
         self.__dict__.pop("_get_output_fn_cache", None)
-        input_layers = [layer for layer in self.layers_.values() if isinstance(layer, InputLayer)]
-        if len(input_layers) != 1:
-            raise ValueError(f"NeuralNet needs exactly one InputLayer, found {len(input_layers)}")
-        self._compiled = compile_net(
-            self, input_layers[0], self._get_params_for("objective"), self._get_params_for("update")
-        )
-        self.train_iter_ = self._compiled.train
-        self.eval_iter_ = self._compiled.evaluate
-        self.predict_iter_ = self._compiled.predict
+        iter_funcs = self._create_iter_funcs(self.layers_, self.objective, self.update, self.y_tensor_type)
+        self.train_iter_, self.eval_iter_, self.predict_iter_ = iter_funcs
         if not hasattr(self, "train_history_"):
             self.train_history_ = []
         self._print_layer_info = PrintLayerInfo()
         self._print_log = PrintLog()
         self._initialized = True
+
+    def _create_iter_funcs(self, layers, objective, update, output_type):
+        """Compile the net (as ``self._compiled``) and return its ``(train, evaluate, predict)`` functions.
+
+        nolearn's hook; the arguments are read from the net itself.
+        """
+        input_layers = [layer for layer in layers.values() if isinstance(layer, InputLayer)]
+        if len(input_layers) != 1:
+            raise ValueError(f"NeuralNet needs exactly one InputLayer, found {len(input_layers)}")
+        self._compiled = compile_net(
+            self, input_layers[0], self._get_params_for("objective"), self._get_params_for("update")
+        )
+        return self._compiled.train, self._compiled.evaluate, self._compiled.predict
 
     @property
     def _device(self):
@@ -306,7 +370,7 @@ class NeuralNet:
     def _n_outputs(self):
         if not hasattr(self, "layers_"):
             return None
-        shape = self.layers_[-1].output_shape
+        shape = self._output_layers()[0].output_shape
         return shape[-1] if len(shape) == 2 else None
 
     # -- training ---------------------------------------------------------------
@@ -327,28 +391,40 @@ class NeuralNet:
     def train_loop(self, X, y, epochs=None):
         """Split the data, then run the epochs and handlers (data already prepared).
 
-        See :mod:`aenet.nolearn.training` for how batches reach a JAX device.
+        The net is compiled first unless no epoch is to run.  See
+        :mod:`aenet.nolearn.training` for how batches reach a JAX device.
         """
-        self.initialize()
-        train_loop(self, X, y, self.max_epochs if epochs is None else epochs)
+        epochs = self.max_epochs if epochs is None else epochs
+        if epochs:
+            self.initialize()
+        train_loop(self, X, y, epochs)
 
     # -- prediction -------------------------------------------------------------
 
     def predict_proba(self, X):
-        """The deterministic network output for ``X``, batch by batch."""
+        """The deterministic network output for ``X``, batch by batch.
+
+        A tuple of outputs, one per output layer, when the net has several.
+        """
         self.initialize()
         self._device.push()
         X = self._prepare_X(X)
         out = [self.predict_iter_(inputs.batch_float32(Xb)) for Xb, _ in self.batch_iterator_test(X)]
+        outputs = self._output_layers()
         if not out:
-            return np.zeros((0,) + tuple(self.layers_[-1].output_shape[1:]), dtype=np.float32)
-        return np.concatenate(out)
+            out = [[np.zeros((0,) + tuple(layer.output_shape[1:]), dtype=np.float32) for layer in outputs]]
+        joined = tuple(np.concatenate(parts) for parts in zip(*out))
+        return joined[0] if len(joined) == 1 else joined
 
     def predict(self, X):
-        """Class labels (argmax of :meth:`predict_proba`), or the output for regression."""
+        """Class labels (argmax of :meth:`predict_proba`), or the output(s) for regression."""
         proba = self.predict_proba(X)
         if self.regression:
             return proba
+        if isinstance(proba, tuple):
+            raise ValueError(
+                f"predict needs one output layer for classification, the net has {len(proba)}; use predict_proba"
+            )
         labels = np.argmax(proba, axis=1)
         if self.use_label_encoder:
             return self.classes_[labels]
@@ -381,108 +457,6 @@ class NeuralNet:
         if self.regression:
             return inputs.r2_score(prediction, np.asarray(y).reshape(len(y), -1))
         return float(np.mean(prediction == np.asarray(y)))
-
-    # -- parameters -----------------------------------------------------------------
-
-    def _ensure_layers(self):
-        if getattr(self, "layers_", None) is None:
-            self.initialize_layers()
-
-    def get_all_layers(self):
-        self._ensure_layers()
-        return list(self.layers_.values())
-
-    def get_all_params(self, **tags):
-        """The parameters of all layers (each once), filtered by tags like ``trainable=True``."""
-        params = []
-        for layer in self.get_all_layers():
-            for param in layer.get_params(**tags):
-                if not any(param is p for p in params):
-                    params.append(param)
-        return params
-
-    def get_all_params_values(self):
-        """``{layer name: [parameter values]}`` in layer order."""
-        self._ensure_layers()
-        self._device.pull()
-        return OrderedDict(
-            (name, [p.get_value() for p in layer.get_params()]) for name, layer in self.layers_.items()
-        )
-
-    def save_params_to(self, path):
-        """Write the parameter values by layer name to ``path`` (:mod:`~aenet.nolearn.params_io`).
-
-        The file is written atomically and no ``.npz`` suffix is added.
-        """
-        return write_params(path, self.get_all_params_values())
-
-    def load_params_from(self, source):
-        """Set parameters from a file of :meth:`save_params_to`, a net, or a ``{name: values}`` dict.
-
-        Layers are matched by name; layers missing on either side are left
-        alone.  Every shape is checked before anything is set, and a mismatch
-        raises ``ValueError`` naming the layer and both shapes.
-        """
-        self._ensure_layers()
-        self._device.pull()  # the layers left alone keep their trained values
-        if isinstance(source, (str, os.PathLike)):
-            source, _ = read_params(source)
-        elif isinstance(source, NeuralNet):
-            source = source.get_all_params_values()
-        matched = [(name, self._checked_layer_params(name, values), values)
-                   for name, values in source.items() if name in self.layers_]  # fmt: skip
-        if source and not matched:
-            raise ValueError(
-                f"no layer of the source ({list(source.keys())}) is in this net ({list(self.layers_.keys())})"
-            )
-        for name, params, values in matched:
-            for param, value in zip(params, values):
-                param.set_value(np.asarray(value, dtype=param.dtype))
-            if self.verbose:
-                shapes = ", ".join("x".join(map(str, np.shape(v))) for v in values)
-                print(f"Loaded parameters to layer {name!r} (shapes {shapes}).", flush=True)
-        self._device.push()
-
-    def _checked_layer_params(self, name, values):
-        """The parameters of layer ``name``, once ``values`` are checked to fit them."""
-        return checked_layer_params(name, self.layers_[name].get_params(), values)
-
-    def get_update_state(self):
-        """The values of the update rule's state variables, as a list of arrays (copies).
-
-        These are the shared variables the update rule created besides the
-        parameters (nesterov momentum's velocities, adam's moments and step
-        count), in the order it created them.  Together with the parameters,
-        ``train_history_`` and the training batch iterator's random state, they
-        are what continuing a training run exactly needs.  Compiles the net
-        first if needed; right after compiling they hold the rule's initial
-        values (zero velocities).
-        """
-        self.initialize()
-        self._device.pull()
-        return [var.get_value() for var in self._compiled.update_state]
-
-    def set_update_state(self, values):
-        """Set the update rule's state variables from :meth:`get_update_state`'s list.
-
-        The number of arrays and every shape are checked before anything is
-        set; a mismatch raises ``ValueError`` naming the variable and both
-        shapes.  Values are cast to each variable's dtype.
-        """
-        self.initialize()
-        values = list(values)
-        variables = self._compiled.update_state
-        if len(values) != len(variables):
-            raise ValueError(
-                f"the update rule has {len(variables)} state variables, got {len(values)} values"
-            )
-        check_shapes(variables, values, lambda var, ours, theirs: (
-            f"update state variable {var} has shape {ours}, the value has {theirs}"
-        ))
-        self._device.pull()  # the parameters stay as trained
-        for var, value in zip(variables, values):
-            var.set_value(np.asarray(value, dtype=var.dtype))
-        self._device.push()
 
     def __repr__(self):
         shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("layers", "max_epochs", *self._kwarg_keys))

@@ -197,3 +197,21 @@ class TrainSplit:
 
     def __repr__(self):
         return f"{type(self).__name__}(eval_size={self.eval_size!r}, stratify={self.stratify!r})"
+
+
+class LegacyTrainTestSplit:
+    """The split of a net that defines nolearn's older ``train_test_split(X, y, eval_size)`` method.
+
+    ``NeuralNet`` uses it in place of ``train_split`` when a subclass has
+    that method (deprecated): ``split(X, y, net)`` returns
+    ``net.train_test_split(X, y, eval_size)``.
+    """
+
+    def __init__(self, eval_size=0.2):
+        self.eval_size = eval_size
+
+    def __call__(self, X, y, net):
+        return net.train_test_split(X, y, self.eval_size)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(eval_size={self.eval_size!r})"

@@ -15,28 +15,28 @@ class CompiledNet:
     """The functions of one net: ``train(X, y)``, ``evaluate(X, y)``, ``predict(X)``.
 
     ``train`` returns ``train_outputs`` and applies ``updates``; ``evaluate``
-    returns ``eval_outputs``; ``predict`` returns ``proba``.  On a device,
-    ``train_at`` and ``evaluate_at`` take ``(X_all, y_all, index)``, the
-    data set on the device and a batch's indices, and ``evaluate_at`` also
-    returns ``proba``.  ``update_state`` lists the shared variables of
+    returns ``eval_outputs``; ``predict`` returns the list ``probas`` (one
+    output per output layer).  On a device, ``train_at`` and ``evaluate_at``
+    take ``(X_all, y_all, index)``, the data set on the device and a batch's
+    indices, and ``evaluate_at`` returns the ``probas`` after the ``eval_outputs``.  ``update_state`` lists the shared variables of
     ``updates`` that are not in ``params`` (velocities, moments...).
     """
 
-    def __init__(self, X, y, train_outputs, eval_outputs, proba, updates, params):
+    def __init__(self, X, y, train_outputs, eval_outputs, probas, updates, params):
         from aenet import device  # compiles for the configured device
 
         self.update_state = [var for var in updates if not any(var is p for p in params)]
         self.train = device.function([X, y], train_outputs, updates=updates)
         self.evaluate = device.function([X, y], eval_outputs)
-        self.predict = device.function([X], proba)
+        self.predict = device.function([X], list(probas))
         self.on_device = device.current() != "cpu"
         self.train_at = self.evaluate_at = None
         if self.on_device:
-            self._compile_by_index(X, y, train_outputs, eval_outputs, proba, updates)
+            self._compile_by_index(X, y, train_outputs, eval_outputs, probas, updates)
         self._device_ahead = False
         self._host_values = self._current_host_values()
 
-    def _compile_by_index(self, X, y, train_outputs, eval_outputs, proba, updates):
+    def _compile_by_index(self, X, y, train_outputs, eval_outputs, probas, updates):
         """The same steps on batches taken by index from the data set on the device."""
         from aenet import device
 
@@ -47,7 +47,7 @@ class CompiledNet:
         self.train_at = device.function([X_all, y_all, index], cloned[:n], updates=dict(zip(updates, cloned[n:])))
         # The output too, for custom_scores (it stays on the device unless read).
         self.evaluate_at = device.function(
-            [X_all, y_all, index], aesara.clone_replace(list(eval_outputs) + [proba], replace=batch)
+            [X_all, y_all, index], aesara.clone_replace(list(eval_outputs) + list(probas), replace=batch)
         )
 
     def _functions(self):

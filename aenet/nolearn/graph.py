@@ -1,16 +1,16 @@
 """The symbolic losses, scores and updates of a ``NeuralNet``, compiled into a :class:`CompiledNet`.
 
-:func:`objective` is nolearn's default objective (loss plus optional L1/L2
-penalties); :func:`compile_net` builds the training, validation and
-prediction graphs of a net from its layers and arguments.
+:func:`compile_net` builds the training, validation and prediction graphs
+of a net from its layers and arguments (nolearn's default objective is
+:func:`aenet.nolearn.base.objective`).
 """
 import numpy as np
 
 import aenet  # noqa: F401  (configures aesara before it is imported)
 import aesara
 import aesara.tensor as at
-from aenet.lasagne.layers import get_all_params, get_output
-from aenet.lasagne.objectives import aggregate, categorical_crossentropy, squared_error
+from aenet.lasagne.layers import get_output
+from aenet.lasagne.objectives import categorical_crossentropy, squared_error
 from aenet.lasagne.utils import floatX
 from aenet.nolearn.compiled import CompiledNet
 
@@ -38,35 +38,6 @@ def scaled_grads(loss, params):
     return grads
 
 
-def objective(
-    layers,
-    loss_function,
-    target,
-    aggregate=aggregate,
-    deterministic=False,
-    l1=0,
-    l2=0,
-    get_output_kw=None,
-):
-    """The scalar loss of the last of ``layers`` against ``target``.
-
-    ``aggregate(loss_function(output, target))`` plus ``l1`` times the sum of
-    absolute values and ``l2`` times the sum of squares of the parameters
-    tagged ``regularizable`` (weights, not biases).  ``deterministic=True``
-    turns off dropout and other noise (used for validation).
-    """
-    output_layer = layers[-1]
-    output = get_output(output_layer, deterministic=deterministic, **(get_output_kw or {}))
-    loss = aggregate(loss_function(output, target))
-    if l1 or l2:
-        params = get_all_params(output_layer, regularizable=True)
-        if l1:
-            loss = loss + np.float32(l1) * sum(at.sum(abs(p)) for p in params)
-        if l2:
-            loss = loss + np.float32(l2) * sum(at.sum(p**2) for p in params)
-    return loss
-
-
 def output_function(input_layer, layer, deterministic=False):
     """A compiled CPU function from a batch for ``input_layer`` to ``layer``'s output."""
     X = input_layer.input_var.type()
@@ -91,8 +62,11 @@ def compile_net(net, input_layer, objective_kw, update_kw):
     """The :class:`CompiledNet` of ``net``'s built layers (``net.layers_``).
 
     The training loss is ``net.objective`` on the noisy output; validation
-    returns the deterministic loss, the accuracy (classification) and the
-    ``scores_valid``; training also returns the ``scores_train``.
+    returns the deterministic loss, the accuracy (classification, of the
+    first output layer) and the ``scores_valid``; training also returns the
+    ``scores_train``.  Prediction returns a list, one output per output layer
+    (``net._output_layers()``); scores see that output, or the list of them
+    when there are several.
     """
     X, y = input_layer.input_var, _y_variable(net)
     loss_function = _loss_function(net)
@@ -100,10 +74,11 @@ def compile_net(net, input_layer, objective_kw, update_kw):
     loss_eval = net.objective(
         net.layers_, loss_function=loss_function, target=y, deterministic=True, **objective_kw
     )
-    proba = get_output(net.layers_[-1], deterministic=True)
+    probas = get_output(net._output_layers(), deterministic=True)
+    proba = probas[0] if len(probas) == 1 else probas
     eval_outputs = [loss_eval]
     if not net.regression:
-        hits = at.sum(at.eq(at.argmax(proba, axis=1), y), dtype=aesara.config.floatX)
+        hits = at.sum(at.eq(at.argmax(probas[0], axis=1), y), dtype=aesara.config.floatX)
         # over y's length: a mean would compile a broadcast check of the two lengths
         eval_outputs.append(hits / at.cast(y.shape[0], aesara.config.floatX))
     train_outputs = [loss_train]
@@ -112,4 +87,4 @@ def compile_net(net, input_layer, objective_kw, update_kw):
 
     params = net.get_all_params(trainable=True)
     updates = net.update(scaled_grads(loss_train, params), params, **update_kw)
-    return CompiledNet(X, y, train_outputs, eval_outputs, proba, updates, params)
+    return CompiledNet(X, y, train_outputs, eval_outputs, probas, updates, params)

@@ -9,6 +9,7 @@ training cleanly after the current epoch.
 import csv
 import math
 import os
+import pickle
 import sys
 from datetime import datetime
 
@@ -142,23 +143,28 @@ def _score_names(net):
 
 
 class SaveWeights:
-    """Save the net's parameters with ``net.save_params_to(path)`` during training.
+    """Save the net during training: its parameters (``net.save_params_to``), or with ``pickle=True`` the net.
+
+    ``SaveWeights(path, every_n_epochs=1, only_best=False, pickle=False, verbose=0)``
 
     ``path`` may hold the fields ``{epoch}`` (zero-padded to 4 digits),
     ``{loss}`` (the validation loss) and ``{timestamp}``.  Saves every
     ``every_n_epochs`` epochs; with ``only_best=True`` only when the
-    validation loss is the best so far.
+    validation loss of the last epoch is the lowest of the history (ties
+    count as best; a nan loss never is).  A pickled net is written with
+    the highest pickle protocol; load it with ``pickle.load``.
     """
 
-    def __init__(self, path, every_n_epochs=1, only_best=False, verbose=0):
+    def __init__(self, path, every_n_epochs=1, only_best=False, pickle=False, verbose=0):
         self.path = path
         self.every_n_epochs = every_n_epochs
         self.only_best = only_best
+        self.pickle = pickle
         self.verbose = verbose
 
     def __call__(self, net, train_history):
         info = train_history[-1]
-        if self.only_best and not info["valid_loss_best"]:
+        if self.only_best and not _lowest_so_far(train_history, "valid_loss"):
             return
         if info["epoch"] % self.every_n_epochs:
             return
@@ -169,7 +175,19 @@ class SaveWeights:
         )
         if self.verbose:
             print(f"Writing {path}", flush=True)
-        net.save_params_to(path)
+        if self.pickle:
+            with open(path, "wb") as file:
+                pickle.dump(net, file, -1)
+        else:
+            net.save_params_to(path)
+
+
+def _lowest_so_far(train_history, key):
+    """Whether the last row's ``key`` is the lowest (or tied lowest) of the history; False if nan."""
+    current = train_history[-1][key]
+    if math.isnan(current):
+        return False
+    return all(not row[key] < current for row in train_history)
 
 
 class EarlyStopping:
@@ -231,6 +249,10 @@ class RememberBestWeights:
             self.best_weights = net.get_all_params_values()
             self.best_weights_loss = current
             self.best_weights_epoch = info["epoch"]
+
+    def restore(self, net, train_history=None):
+        """Load the remembered parameters into ``net`` (a handler, e.g. for ``on_training_finished``)."""
+        RestoreBestWeights(remember=self)(net, train_history)
 
 
 class RestoreBestWeights:

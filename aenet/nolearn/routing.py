@@ -80,8 +80,7 @@ def check_unused(keys, layer_names):
     """Raise ``ValueError("Unused kwarg: ...")`` for the first of ``keys`` that no prefix takes."""
     for key in keys:
         if owner(key, layer_names) is None:
-            prefixes = ", ".join(f"{n}_" for n in [*layer_names, *ROUTED_PREFIXES])
-            raise ValueError(f"Unused kwarg: {key} (prefixes in use: {prefixes})")
+            raise ValueError(f"Unused kwarg: {key}")
 
 
 def are_instances(spec):
@@ -92,11 +91,18 @@ def are_instances(spec):
 
 
 def adopt_instances(spec, keywords):
-    """``Layers`` of built layers; a keyword routed to one of them raises ``ValueError``."""
-    output = spec if isinstance(spec, Layer) else spec[-1]
+    """``Layers`` of built layers; a keyword routed to one of them raises ``ValueError``.
+
+    ``spec`` is a layer or a list of layers: every layer they depend on is
+    adopted, each once, output by output (so both branches of a net with two
+    outputs are in).  An unnamed layer gets its default name from its index
+    in its output's :func:`get_all_layers`, as in nolearn.
+    """
     layers = Layers()
-    for i, layer in enumerate(get_all_layers(output)):
-        _add(layers, layer.name or default_layer_name(type(layer), i), layer)
+    for output in [spec] if isinstance(spec, Layer) else spec:
+        for i, layer in enumerate(get_all_layers(output)):
+            if not any(layer is known for known in layers.values()):
+                _add(layers, layer.name or default_layer_name(type(layer), i), layer)
     for key in keywords:
         target = owner(key, layers.keys())
         if target in layers:
@@ -155,9 +161,31 @@ def _factory(spec):
     return found
 
 
+def output_layers(layers):
+    """The layers of ``layers`` (a list) that none of the others takes as input, in order."""
+    inputs = set()
+    for layer in layers:
+        for parent in get_all_layers(layer)[:-1]:
+            inputs.add(id(parent))
+    return [layer for layer in layers if id(layer) not in inputs]
+
+
+def _subclass_of(factory, cls):
+    """``issubclass`` that is False for a factory that is not a class (a function)."""
+    try:
+        return issubclass(factory, cls)
+    except TypeError:
+        return False
+
+
 def _wire(kw, name, layers, previous, factory, X_tensor_type):
-    """Set the incoming layer(s), the input variable and shared parameters in ``kw``."""
-    if isinstance(factory, type) and issubclass(factory, InputLayer):
+    """Set the incoming layer(s), the input variable and shared parameters in ``kw``.
+
+    A layer with no ``incoming(s)`` keyword takes the previous layer; the
+    first layer has none, which is an error for an aenet layer class and
+    ``incoming=None`` for another factory, as nolearn passes it.
+    """
+    if _subclass_of(factory, InputLayer):
         if X_tensor_type is not None and "input_var" not in kw:
             kw["input_var"] = X_tensor_type(name)
     elif "incoming" in kw:
@@ -165,7 +193,7 @@ def _wire(kw, name, layers, previous, factory, X_tensor_type):
     elif "incomings" in kw:
         kw["incomings"] = [_resolve(layers, n, name) for n in kw["incomings"]]
     else:
-        if previous is None:
+        if previous is None and isinstance(factory, type) and issubclass(factory, Layer):
             raise ValueError(f"layer {name!r} has no incoming layer; start with an InputLayer")
         kw["incoming"] = previous
     for param in LAYER_REFERENCE_PARAMS:

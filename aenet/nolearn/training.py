@@ -82,7 +82,7 @@ class _Epochs:
     """The state of one ``train_loop`` call: data, steps and handlers."""
 
     def __init__(self, net, X, y):
-        self.net, self.compiled = net, net._compiled
+        self.net, self.compiled = net, net._device  # nothing compiled when no epoch is to run
         self.X_train, self.X_valid, self.y_train, self.y_valid = net.train_split(X, y, net)
         self.train_data = _on_device(self.compiled, net.batch_iterator_train, self.X_train, self.y_train)
         self.valid_data = _on_device(self.compiled, net.batch_iterator_test, self.X_valid, self.y_valid)
@@ -90,7 +90,7 @@ class _Epochs:
         self.on_epoch_finished = as_list(net.on_epoch_finished)
         self.on_training_started = as_list(net.on_training_started)
         self.on_training_finished = as_list(net.on_training_finished)
-        if net.verbose:
+        if net.verbose and getattr(net, "_initialized", False):
             # The log row is printed before other handlers may stop training.
             self.on_epoch_finished.insert(0, net._print_log)
             self.on_training_started.insert(0, net._print_layer_info)
@@ -101,13 +101,14 @@ class _Epochs:
         return (self.compiled.train if self.train_data is None else self.compiled.train_at)(*args)
 
     def valid_step(self, *args):
-        """``(outputs, proba)``; proba only when custom scores need it."""
+        """``(outputs, probas)``; probas (a list, one per output layer) only when custom scores need them."""
         if self.valid_data is None:
             Xb, yb = args
-            proba = self.compiled.predict(Xb) if self.net.custom_scores else None
-            return self.compiled.evaluate(Xb, yb), proba
-        *outputs, proba = self.compiled.evaluate_at(*args)
-        return outputs, proba
+            probas = self.compiled.predict(Xb) if self.net.custom_scores else None
+            return self.compiled.evaluate(Xb, yb), probas
+        results = self.compiled.evaluate_at(*args)
+        n_outputs = 1 + (not self.net.regression) + len(self.net.scores_valid or [])
+        return results[:n_outputs], results[n_outputs:]
 
     def train(self, epoch, history):
         """Mean training outputs of one pass, and whether a batch handler stopped training."""
@@ -143,7 +144,7 @@ class _Epochs:
         for n, yb, (outputs, proba) in self.ahead(steps):
             sums += n * np.asarray(outputs, dtype=np.float64)
             if net.custom_scores:
-                proba = np.asarray(proba)
+                proba = np.asarray(proba[0]) if len(proba) == 1 else tuple(np.asarray(p) for p in proba)
                 custom_sums += n * np.array([f(yb, proba) for _, f in net.custom_scores])
             n_seen += n
         return _mean(sums, n_seen), _mean(custom_sums, n_seen)
@@ -179,20 +180,24 @@ def epoch_info(net, epoch, history, train_means, valid_means, custom_means):
 
 
 def train_loop(net, X, y, epochs):
-    """Run ``epochs`` epochs of the compiled ``net`` on prepared ``X`` and ``y``, with its handlers."""
+    """Run ``epochs`` epochs of the compiled ``net`` on prepared ``X`` and ``y``, with its handlers.
+
+    The data are split first; with ``epochs=0`` the net need not be compiled,
+    and only the training-started and -finished handlers run.
+    """
     run = _Epochs(net, X, y)
-    history = net.train_history_
-    net._compiled.push()
+    history = net.__dict__.setdefault("train_history_", [])
+    run.compiled.push()
     stop = run_handlers(run.on_training_started, net, history)
     epochs_done = 0
     while not stop and epochs_done < epochs:
         epochs_done += 1
         epoch = len(history) + 1
         t0 = perf_counter()
-        net._compiled.push()  # what handlers set on the host
+        run.compiled.push()  # what handlers set on the host
         train_means, stop = run.train(epoch, history)
         valid_means, custom_means = run.validate()
-        net._compiled.pull()
+        run.compiled.pull()
         info = epoch_info(net, epoch, history, train_means, valid_means, custom_means)
         info["dur"] = perf_counter() - t0
         history.append(info)

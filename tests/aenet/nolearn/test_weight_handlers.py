@@ -1,5 +1,6 @@
-"""RememberBestWeights, RestoreBestWeights and WeightLog."""
+"""RememberBestWeights, RestoreBestWeights, SaveWeights and WeightLog."""
 import csv
+import pickle
 
 import numpy as np
 import pytest
@@ -7,7 +8,15 @@ import pytest
 import aenet.lasagne  # noqa: F401  (configures aesara)
 from aenet.lasagne import layers
 from aenet.lasagne.nonlinearities import softmax
-from aenet.nolearn import BatchIterator, NeuralNet, RememberBestWeights, RestoreBestWeights, TrainSplit, WeightLog
+from aenet.nolearn import (
+    BatchIterator,
+    NeuralNet,
+    RememberBestWeights,
+    RestoreBestWeights,
+    SaveWeights,
+    TrainSplit,
+    WeightLog,
+)
 
 
 def built_net(**kwargs):
@@ -86,3 +95,51 @@ def test_weight_log_runs_after_every_batch_of_training():
     net.fit(X, y)
     assert len(log.history) == 2 * 3
     assert all(entry["out_0 wdiff"] > 0 for entry in log.history[1:])
+
+
+def test_remember_best_weights_restore_loads_them_into_the_net(capsys):
+    remember = RememberBestWeights()
+    net, out = built_net()
+    history = run_epochs(net, out, remember, ([4.0, 1.5], [{"valid_loss": v} for v in (0.3, 0.6)]))
+    set_weights(out, 0.0)
+    remember.restore(net, history)
+    np.testing.assert_array_equal(out.W.get_value(), np.full((3, 2), 4.0))
+    assert "Loaded best weights from epoch 1 where valid_loss was 0.3" in capsys.readouterr().out
+
+
+class Saver:
+    """Stands in for a net: records the paths it is asked to save to."""
+
+    def __init__(self):
+        self.paths = []
+
+    def save_params_to(self, path):
+        self.paths.append(path)
+
+
+def saves(handler, losses):
+    """The epochs at which ``handler`` saves, on a history with these validation losses (no ``*_best`` keys)."""
+    saver, history = Saver(), []
+    for epoch, loss in enumerate(losses, 1):
+        history.append({"epoch": epoch, "valid_loss": loss})
+        handler(saver, history)
+    return [int(path.split("-")[1]) for path in saver.paths]
+
+
+def test_save_weights_only_best_reads_the_losses_of_the_history():
+    best = SaveWeights("w-{epoch}", only_best=True)
+    assert saves(best, [0.9, 1.0, 0.7, 0.7, 0.8, 0.5]) == [1, 3, 4, 6]  # a tie counts as best
+    assert saves(SaveWeights("w-{epoch}", only_best=True), [float("nan"), 0.4, float("nan")]) == [2]
+    assert saves(SaveWeights("w-{epoch}", only_best=True, every_n_epochs=2), [0.9, 0.8, 0.7, 0.9]) == [2]
+    assert saves(SaveWeights("w-{epoch}"), [0.9, 1.0]) == [1, 2]
+
+
+def test_save_weights_can_pickle_the_whole_net(tmp_path):
+    X = np.random.RandomState(0).randn(8, 3).astype(np.float32)
+    net, _ = built_net(max_epochs=1, train_split=TrainSplit(0))
+    net.fit(X, (X[:, 0] > 0).astype(np.int32))
+    SaveWeights(str(tmp_path / "net-{epoch}.pkl"), pickle=True)(net, net.train_history_)
+    with open(tmp_path / "net-0001.pkl", "rb") as f:
+        loaded = pickle.load(f)
+    assert isinstance(loaded, NeuralNet) and loaded is not net
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
