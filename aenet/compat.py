@@ -194,7 +194,22 @@ def patch_aesara():
     # CumOp's C code compares its axis parameter with the renamed constant.
     CumOp.c_axis = property(lambda self: RAVEL_AXIS if self.axis is None else self.axis)
     _patch_generator_equality()
+    _python_scan()
     return patched
+
+
+def _python_scan():
+    """Make aesara's Scan run its Python loop: its Cython loop (``scan_perform.c``,
+    shipped pre-generated) reads a descriptor field numpy 2 removed, and Scan
+    raises instead of falling back when it does not compile."""
+    from aesara.scan.op import Scan
+
+    original = Scan.make_thunk
+
+    def make_thunk(self, node, storage_map, compute_map, no_recycling, impl=None):
+        return original(self, node, storage_map, compute_map, no_recycling, impl="py")
+
+    Scan.make_thunk = make_thunk
 
 
 def _generator_state(rng):

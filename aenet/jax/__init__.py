@@ -40,7 +40,7 @@ import aenet
 aenet.require_aesara()
 
 from aenet import compat  # noqa: E402
-from aenet.jax import conv, nnet, pool, shapes  # noqa: E402,F401  (register the dispatches)
+from aenet.jax import conv, nnet, pool, scan_support, shapes  # noqa: E402,F401  (register the dispatches)
 from aenet.jax.device_function import DeviceFunction  # noqa: E402
 from aenet.jax.mode import EXCLUDED_REWRITES, JAX_MODE  # noqa: E402
 from aenet.jax.pool import pool_output_shape  # noqa: E402
