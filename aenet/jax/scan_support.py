@@ -191,9 +191,16 @@ def _host_values(op, input_vars, values):
     if isinstance(op, ScalarOp):
         result = op.impl(*[np.asarray(v).item() for v in values])
         return [np.asarray(result, dtype=node.outputs[0].type.dtype)]
-    if isinstance(op, Elemwise) and op.scalar_op.nout == 1:  # its perform takes at most 32 inputs
+    if isinstance(op, Elemwise) and op.scalar_op.nout == 1:
+        # Element by element: a ufunc (Elemwise.perform, np.vectorize) takes at most 32
+        # operands on numpy 1, and a fused Elemwise may have more.
         dtype = node.outputs[0].type.dtype
-        return [np.asarray(np.vectorize(op.scalar_op.impl, otypes=[dtype])(*values), dtype=dtype)]
+        shape = np.broadcast_shapes(*[np.shape(v) for v in values])
+        arrays = [np.broadcast_to(np.asarray(v), shape) for v in values]
+        result = np.empty(shape, dtype=dtype)
+        for index in np.ndindex(*shape):
+            result[index] = op.scalar_op.impl(*[a[index] for a in arrays])
+        return [result]
     op.prepare_node(node, None, None, "py")
     storage = {var: [np.array(value, dtype=var.type.dtype)] for var, value in zip(node.inputs, values)}
     storage.update({var: [None] for var in node.outputs})
