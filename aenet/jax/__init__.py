@@ -20,6 +20,9 @@ this package registers them through aesara's public extension point,
 ``Argmax``                                         ``jnp.argmax`` over one or more axes
 ``BinomialRV`` (dropout masks)                     ``jax.random.binomial``
 ``NesterovStep`` (:mod:`aenet.cpu.momentum`)       the same arithmetic, in the same order
+``AbstractConv3d`` and its two gradients           the 3-D ``lax.conv_general_dilated`` and transposes
+``Scan`` (:mod:`~aenet.jax.scan_support`)          ``Scan.perform``'s loop, with the gradient's taps
+``Subtensor``, ``Split``                           slices whose bounds come from shapes; ``jnp.split``
 =================================================  ==========================================
 
 Each one reproduces aesara's C code, including its corner cases: filter
