@@ -1,9 +1,9 @@
 """Layers that only rearrange, pad or slice their input."""
 import numbers
 
-import aesara.tensor as at
 import numpy as np
 
+from aenet.lasagne.theano_extensions.padding import pad_axis
 from aenet.lasagne.layers.base import Layer
 from aenet.lasagne.utils import as_dtype
 
@@ -226,22 +226,8 @@ class PadLayer(Layer):
     def get_output_for(self, input, **kwargs):
         val = as_dtype(self.val, input.dtype)
         for k, (before, after) in enumerate(_pad_widths(self.width, input.ndim, self.batch_ndim)):
-            input = _pad_axis(input, self.batch_ndim + k, before, after, val)
+            input = pad_axis(input, self.batch_ndim + k, before, after, val)
         return input
-
-
-def _pad_axis(x, axis, before, after, val):
-    """``x`` with ``before`` and ``after`` entries of ``val`` added along ``axis``.
-
-    Joined blocks rather than ``set_subtensor`` into a filled array: aesara
-    2.9.4's FAST_RUN rewrites never finish on the gradient of the latter.
-    """
-
-    def block(size):
-        return at.alloc(val, *[size if k == axis else x.shape[k] for k in range(x.ndim)])
-
-    parts = ([block(before)] if before else []) + [x] + ([block(after)] if after else [])
-    return at.concatenate(parts, axis=axis) if len(parts) > 1 else x
 
 
 pad = PadLayer

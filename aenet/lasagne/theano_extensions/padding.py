@@ -3,7 +3,7 @@ import aesara.tensor as at
 
 from aenet.lasagne.utils import int_types
 
-__all__ = ["pad", "pad_widths"]
+__all__ = ["pad", "pad_axis", "pad_widths"]
 
 
 def pad_widths(width, ndim, batch_ndim):
@@ -29,14 +29,27 @@ def pad_widths(width, ndim, batch_ndim):
     return [(int(before), int(after)) for before, after in pairs]
 
 
+def pad_axis(x, axis, before, after, val):
+    """``x`` with ``before`` and ``after`` entries of ``val`` added along ``axis``.
+
+    Joined blocks rather than ``set_subtensor`` into a filled array: aesara
+    2.9.4's FAST_RUN rewrites never finish on the gradient of the latter.
+    """
+
+    def block(size):
+        return at.alloc(val, *[size if k == axis else x.shape[k] for k in range(x.ndim)])
+
+    parts = ([block(before)] if before else []) + [x] + ([block(after)] if after else [])
+    return at.concatenate(parts, axis=axis) if len(parts) > 1 else x
+
+
 def pad(x, width, val=0, batch_ndim=1):
     """``x`` padded with ``val`` along every axis after the first ``batch_ndim``.
 
     ``width`` as in :func:`pad_widths`; the result keeps ``x``'s dtype.
     """
     x = at.as_tensor_variable(x)
-    widths = [(0, 0)] * batch_ndim + pad_widths(width, x.ndim, batch_ndim)
-    shape = [size + before + after for size, (before, after) in zip(x.shape, widths)]
-    region = tuple(slice(before, before + size) for size, (before, _) in zip(x.shape, widths))
-    filled = at.alloc(at.cast(val, x.dtype), *shape)
-    return at.set_subtensor(filled[region], x)
+    val = at.cast(val, x.dtype)
+    for k, (before, after) in enumerate(pad_widths(width, x.ndim, batch_ndim)):
+        x = pad_axis(x, batch_ndim + k, before, after, val)
+    return x
